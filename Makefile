@@ -1,0 +1,61 @@
+# virt-micropython: MicroPython for QEMU's virt machine.
+#
+#   make            build build/$(BOARD)/firmware.elf
+#   make run        set up, build and boot to the REPL, with user networking
+#   make test       set up, build and run every test
+#   make bench      boot-time benchmark (figures on stdout and in build/bench.json)
+#
+# MICROPY_TOP=... and LWIP_DIR=... use your own checkouts instead of the
+# Debian source packages fetched into deps/.
+
+BOARD ?= VIRT_ARM
+TOPDIR := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+DEPS := $(TOPDIR)/deps
+BUILD := $(TOPDIR)/build/$(BOARD)
+VENV := $(TOPDIR)/build/venv
+PYTHON := $(VENV)/bin/python
+
+MICROPY_TOP ?= $(DEPS)/micropython
+LWIP_DIR ?= $(DEPS)/lwip
+export MICROPY_TOP LWIP_DIR
+
+include boards/$(BOARD)/mpconfigboard.mk
+
+FIRMWARE := $(BUILD)/firmware.elf
+QEMU_ARGS = $(QEMU_MACHINE_ARGS) -m $(QEMU_MEM) -nographic \
+	-semihosting-config enable=on,target=native
+
+.PHONY: all firmware run test bench setup setup-test deps clean distclean FORCE
+
+all: firmware
+
+setup:
+	@sh tools/setup.sh build
+
+setup-test:
+	@sh tools/setup.sh test $(VENV)
+
+# Fetch only when the default trees are used and not yet unpacked.
+deps: setup
+ifeq ($(MICROPY_TOP),$(DEPS)/micropython)
+	@sh tools/fetch-deps.sh $(DEPS)
+endif
+
+firmware: deps
+	@$(MAKE) --no-print-directory -C ports/virt BOARD=$(BOARD) MICROPY_TOP=$(MICROPY_TOP) APP=$(APP) all
+
+run: firmware
+	@echo "Booting $(FIRMWARE): exit QEMU with Ctrl-A X"
+	$(QEMU_SYSTEM) $(QEMU_ARGS) -kernel $(FIRMWARE)
+
+test: setup-test firmware
+	$(PYTHON) -m pytest -q tests $(PYTEST_ARGS)
+
+bench: setup-test firmware
+	$(PYTHON) tests/bench_boot.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench.json
+
+clean:
+	rm -rf build
+
+distclean: clean
+	rm -rf deps

@@ -1,0 +1,189 @@
+// Entry point of the QEMU "virt" port: find the devices in the device tree,
+// bring up the console, timer and interrupts, size the heap from the RAM QEMU
+// was given, then run frozen boot.py/main.py and the REPL.
+#include <stdio.h>
+
+#include "py/compile.h"
+#include "py/frozenmod.h"
+#include "py/gc.h"
+#include "py/mperrno.h"
+#include "py/runtime.h"
+#include "py/stackctrl.h"
+#include "shared/readline/readline.h"
+#include "shared/runtime/gchelper.h"
+#include "shared/runtime/pyexec.h"
+#include "shared/runtime/softtimer.h"
+
+#include "cpu.h"
+#include "fdt.h"
+#include "gic.h"
+#include "rtc_pl031.h"
+#include "timer.h"
+#include "uart_pl011.h"
+#include "virt.h"
+
+// QEMU's fixed virt layout, used only if the device tree lacks a node.
+#define VIRT_UART_BASE_DEFAULT (0x09000000)
+#define VIRT_UART_IRQ_DEFAULT (32 + 1)
+#define VIRT_GICD_BASE_DEFAULT (0x08000000)
+#define VIRT_GICC_BASE_DEFAULT (0x08010000)
+#define VIRT_RAM_SIZE_DEFAULT (128 * 1024 * 1024)
+#define VIRT_DTB_MAX_SIZE (2 * 1024 * 1024)
+
+// Keep this much of the stack unused by Python for C code and interrupts.
+#define VIRT_STACK_MARGIN (8 * 1024)
+
+extern uint8_t _sstack[], _estack[], _heap_start[];
+
+static int virt_exit_code;
+
+// Device addresses the tree gave, or QEMU's defaults.
+static uintptr_t dt_reg(const char *compatible, int index, uintptr_t fallback) {
+    uint64_t addr, size;
+    int node = fdt_find_compatible(FDT_NODE_NONE, compatible);
+    if (node != FDT_NODE_NONE && fdt_get_reg(node, index, &addr, &size)) {
+        return (uintptr_t)addr;
+    }
+    return fallback;
+}
+
+static uint32_t dt_irq(const char *compatible, uint32_t fallback) {
+    uint32_t irq;
+    int node = fdt_find_compatible(FDT_NODE_NONE, compatible);
+    if (node != FDT_NODE_NONE && fdt_get_gic_irq(node, 0, &irq)) {
+        return irq;
+    }
+    return fallback;
+}
+
+// The end of the RAM bank that holds the firmware.
+static uintptr_t dt_ram_end(uintptr_t ram_base) {
+    uint64_t addr, size;
+    for (int node = fdt_find_device_type(FDT_NODE_NONE, "memory"); node != FDT_NODE_NONE;
+         node = fdt_find_device_type(node, "memory")) {
+        for (int i = 0; fdt_get_reg(node, i, &addr, &size); ++i) {
+            if (addr <= (uintptr_t)_heap_start && (uintptr_t)_heap_start < addr + size) {
+                uint64_t end = addr + size;
+                return end > UINTPTR_MAX ? (UINTPTR_MAX & ~0xfffu) : (uintptr_t)end;
+            }
+        }
+    }
+    return ram_base + VIRT_RAM_SIZE_DEFAULT;
+}
+
+static void virt_devices_init(const void *dtb) {
+    bool have_dt = fdt_init(dtb, VIRT_DTB_MAX_SIZE);
+    uart_init(dt_reg("arm,pl011", 0, VIRT_UART_BASE_DEFAULT));
+    if (!have_dt) {
+        mp_printf(&mp_plat_print, "virt: no device tree at %p, using QEMU defaults\n", dtb);
+    }
+    int gic = fdt_find_compatible(FDT_NODE_NONE, "arm,cortex-a15-gic");
+    if (gic == FDT_NODE_NONE) {
+        gic = fdt_find_compatible(FDT_NODE_NONE, "arm,gic-400");
+    }
+    uint64_t gicd = VIRT_GICD_BASE_DEFAULT, gicc = VIRT_GICC_BASE_DEFAULT, size;
+    if (gic != FDT_NODE_NONE) {
+        fdt_get_reg(gic, 0, &gicd, &size);
+        fdt_get_reg(gic, 1, &gicc, &size);
+    }
+    gic_init((uintptr_t)gicd, (uintptr_t)gicc);
+    timer_init();
+    uart_enable_rx_irq(dt_irq("arm,pl011", VIRT_UART_IRQ_DEFAULT));
+    rtc_init(dt_reg("arm,pl031", 0, 0));
+}
+
+void virt_main(const void *dtb) {
+    virt_devices_init(dtb);
+    uint8_t *heap_end = (uint8_t *)(dt_ram_end((uintptr_t)dtb) & ~0xfu);
+    cpu_irq_enable();
+
+    for (;;) {
+        mp_stack_set_top(_estack);
+        mp_stack_set_limit(_estack - _sstack - VIRT_STACK_MARGIN);
+        gc_init(_heap_start, heap_end);
+        mp_init();
+        readline_init0();
+
+        if (mp_find_frozen_module("boot.py", NULL, NULL) == MP_IMPORT_STAT_FILE) {
+            int ret = pyexec_frozen_module("boot.py", false);
+            if (ret & PYEXEC_FORCED_EXIT) {
+                virt_exit(virt_exit_code);
+            }
+        }
+        if (pyexec_mode_kind == PYEXEC_MODE_FRIENDLY_REPL
+            && mp_find_frozen_module("main.py", NULL, NULL) == MP_IMPORT_STAT_FILE) {
+            int ret = pyexec_frozen_module("main.py", true);
+            if (ret & PYEXEC_FORCED_EXIT) {
+                virt_exit(virt_exit_code);
+            }
+        }
+
+        for (;;) {
+            if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL) {
+                if (pyexec_raw_repl() != 0) {
+                    break;
+                }
+            } else {
+                if (pyexec_friendly_repl() != 0) {
+                    break;
+                }
+            }
+        }
+
+        mp_printf(&mp_plat_print, "MPY: soft reboot\n");
+        soft_timer_deinit();
+        gc_sweep_all();
+        mp_deinit();
+    }
+}
+
+// Remember the status of a SystemExit so a frozen script can end QEMU with it.
+void virt_after_python_exec(void *ret_val, int *ret) {
+    if (!(*ret & PYEXEC_FORCED_EXIT) || ret_val == NULL) {
+        return;
+    }
+    mp_obj_t code = mp_obj_exception_get_value(MP_OBJ_FROM_PTR(ret_val));
+    if (code == mp_const_none) {
+        virt_exit_code = 0;
+    } else if (mp_obj_is_int(code)) {
+        virt_exit_code = mp_obj_get_int(code);
+    } else {
+        virt_exit_code = 1;
+    }
+}
+
+// Called from the IRQ vector.
+void virt_irq_handler(void) {
+    gic_dispatch();
+}
+
+// Called from the abort/undefined vectors with the saved r0-r12, lr.
+void virt_fault_handler(uint32_t kind, const uint32_t *regs) {
+    static const char *const names[] = { "undefined instruction", "prefetch abort", "data abort", "FIQ" };
+    mp_printf(&mp_plat_print, "\nFATAL: %s at pc=%08x\n", names[kind & 3], (unsigned)regs[13]);
+    for (int i = 0; i < 13; ++i) {
+        mp_printf(&mp_plat_print, "r%d=%08x%s", i, (unsigned)regs[i], (i % 4 == 3) ? "\n" : " ");
+    }
+    mp_printf(&mp_plat_print, "\n");
+    virt_exit(1);
+}
+
+void gc_collect(void) {
+    gc_collect_start();
+    gc_helper_collect_regs_and_stack();
+    soft_timer_gc_mark_all();
+    gc_collect_end();
+}
+
+void nlr_jump_fail(void *val) {
+    mp_printf(&mp_plat_print, "FATAL: uncaught NLR %p\n", val);
+    virt_exit(1);
+}
+
+#ifndef NDEBUG
+void __assert_func(const char *file, int line, const char *func, const char *expr) {
+    (void)func;
+    mp_printf(&mp_plat_print, "Assertion '%s' failed, at file %s:%d\n", expr, file, line);
+    virt_exit(1);
+}
+#endif
