@@ -51,8 +51,11 @@ void uart_init(uintptr_t base) {
 }
 
 // Move bytes from the FIFO to the ring buffer; Ctrl-C raises KeyboardInterrupt.
+// The RX interrupt clears itself as the FIFO drains; clearing it by ICR after
+// the drain could drop the interrupt of a byte that arrived meanwhile.
 static void uart_irq_handler(void *arg) {
     (void)arg;
+    REG(UARTICR) = UART_INT_RT;
     while (!(REG(UARTFR) & UARTFR_RXFE)) {
         if (ringbuf_free(&uart_rx_buf) == 0) {
             REG(UARTIMSC) = 0; // leave the rest in the FIFO until there is room
@@ -66,7 +69,6 @@ static void uart_irq_handler(void *arg) {
             ringbuf_put(&uart_rx_buf, c);
         }
     }
-    REG(UARTICR) = UART_INT_RX | UART_INT_RT;
 }
 
 void uart_enable_rx_irq(uint32_t irq) {
