@@ -50,10 +50,9 @@ def test_soft_reset_clears_state(guest):
 
 
 def test_keyboard_interrupt(guest):
-    guest.write("while True: pass\r")
-    guest.read_until(b"... ")
-    guest.write("\r")  # the blank line runs the loop
-    guest.read_until(b"\r\n")
+    # Ctrl-C only interrupts once code runs, so wait for the loop to start.
+    guest.write("exec('print(\\'spinning\\')\\nwhile True: pass')\r")
+    guest.read_until(b"spinning\r\n")
     guest.write("\x03")
     out = guest.read_until(b">>> ", timeout=10)
     assert b"KeyboardInterrupt" in out
