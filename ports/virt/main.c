@@ -14,9 +14,12 @@
 #include "shared/runtime/pyexec.h"
 #include "shared/runtime/softtimer.h"
 
+#include "extmod/modnetwork.h"
+
 #include "cpu.h"
 #include "fdt.h"
 #include "gic.h"
+#include "network_lan.h"
 #include "rtc_pl031.h"
 #include "timer.h"
 #include "uart_pl011.h"
@@ -96,6 +99,7 @@ void virt_main(const void *dtb) {
     virt_devices_init(dtb);
     uint8_t *heap_end = (uint8_t *)(dt_ram_end((uintptr_t)dtb) & ~0xfu);
     cpu_irq_enable();
+    network_lan_boot();
 
     for (;;) {
         mp_stack_set_top(_estack);
@@ -103,7 +107,12 @@ void virt_main(const void *dtb) {
         gc_init(_heap_start, heap_end);
         mp_init();
         readline_init0();
+        mod_network_init();
 
+        // The port's own set-up (network from the boot arguments), then the user's.
+        if (mp_find_frozen_module("_boot.py", NULL, NULL) == MP_IMPORT_STAT_FILE) {
+            pyexec_frozen_module("_boot.py", false);
+        }
         if (mp_find_frozen_module("boot.py", NULL, NULL) == MP_IMPORT_STAT_FILE) {
             int ret = pyexec_frozen_module("boot.py", false);
             if (ret & PYEXEC_FORCED_EXIT) {
@@ -131,6 +140,7 @@ void virt_main(const void *dtb) {
         }
 
         mp_printf(&mp_plat_print, "MPY: soft reboot\n");
+        mod_network_deinit();
         soft_timer_deinit();
         gc_sweep_all();
         mp_deinit();

@@ -63,6 +63,22 @@
 #define MICROPY_PY_SELECT                   (1)
 #define MICROPY_PY_ASYNCIO                  (1)
 
+// Networking: lwIP on the virtio-net device (network_lan.c).
+#define MICROPY_PY_NETWORK                  (1)
+#define MICROPY_PY_NETWORK_HOSTNAME_DEFAULT "mpy-virt"
+#define MICROPY_PY_SOCKET                   (1)
+#define MICROPY_PY_LWIP_SOCK_RAW            (1)
+#define MICROPY_PY_WEBSOCKET                (1)
+#define MICROPY_PORT_NETWORK_INTERFACES \
+    { MP_ROM_QSTR(MP_QSTR_LAN), MP_ROM_PTR(&network_lan_type) },
+// lwIP runs at interrupt level; thread-level calls into it mask interrupts.
+#define MICROPY_PY_LWIP_ENTER               virt_lwip_lock();
+#define MICROPY_PY_LWIP_REENTER             virt_lwip_lock();
+#define MICROPY_PY_LWIP_EXIT                virt_lwip_unlock();
+extern const struct _mp_obj_type_t network_lan_type;
+void virt_lwip_lock(void);
+void virt_lwip_unlock(void);
+
 // Wait for an interrupt when idle, for at most timeout_ms (-1: no limit).
 #define MICROPY_INTERNAL_WFE(TIMEOUT_MS)    mp_hal_wait_for_event(TIMEOUT_MS)
 

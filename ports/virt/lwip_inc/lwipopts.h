@@ -1,0 +1,58 @@
+// lwIP options for the QEMU "virt" port.
+//
+// MicroPython's shared defaults (lwipopts_common.h) size lwIP for
+// microcontrollers: MSS 800, an 8-segment window and an 8000-byte heap,
+// which caps TCP well below 1 MB/s. This guest has megabytes of RAM, so TCP
+// gets a full-size MSS and a 64 KiB window each way, and the pools are sized
+// so such a window can be in flight (and queued unread) on several sockets.
+#ifndef MICROPY_INCLUDED_VIRT_LWIPOPTS_H
+#define MICROPY_INCLUDED_VIRT_LWIPOPTS_H
+
+#include <stdint.h>
+
+// Ethernet-sized segments: MTU 1500 - 40 bytes of IPv4 and TCP headers.
+#define TCP_MSS                         (1460)
+// 44 segments: the largest window below 64 KiB without window scaling.
+#define TCP_WND                         (44 * TCP_MSS)
+#define TCP_SND_BUF                     (44 * TCP_MSS)
+#define TCP_SND_QUEUELEN                (4 * TCP_SND_BUF / TCP_MSS)
+#define MEMP_NUM_TCP_SEG                (TCP_SND_QUEUELEN + 64)
+#define TCP_OVERSIZE                    (TCP_MSS)
+// TX pbufs come from this heap: a full send window on a few sockets.
+#define MEM_SIZE                        (1024 * 1024)
+// RX pbufs: a full receive window on a few sockets, plus UDP and ARP.
+#define PBUF_POOL_SIZE                  (512)
+#define PBUF_POOL_BUFSIZE               (1536)
+#define MEMP_NUM_PBUF                   (128)
+#define MEMP_NUM_TCP_PCB                (64)
+#define MEMP_NUM_TCP_PCB_LISTEN         (16)
+#define MEMP_NUM_RAW_PCB                (8)
+#define MEMP_NUM_REASSDATA              (16)
+#define MEMP_NUM_FRAG_PBUF              (32)
+#define IP_REASS_MAX_PBUFS              (64)
+#define ARP_TABLE_SIZE                  (16)
+#define TCP_DEFAULT_LISTEN_BACKLOG      (16)
+
+#define LWIP_NETIF_EXT_STATUS_CALLBACK  1
+#define LWIP_NETIF_LINK_CALLBACK        1
+#define LWIP_NETIF_STATUS_CALLBACK      1
+#define LWIP_IPV4                       1
+#define LWIP_IPV6                       0
+#define LWIP_ICMP                       1
+#define LWIP_BROADCAST_PING             1
+#define LWIP_DNS_SECURE                 (LWIP_DNS_SECURE_RAND_XID | LWIP_DNS_SECURE_NO_MULTIPLE_OUTSTANDING | LWIP_DNS_SECURE_RAND_SRC_PORT)
+#define DNS_MAX_SERVERS                 (2)
+
+#define LWIP_RAND()                     virt_lwip_rand()
+uint32_t virt_lwip_rand(void);
+
+// Shared MicroPython settings (NO_SYS, DHCP, DNS, per-netif checksum control).
+#include "extmod/lwip-include/lwipopts_common.h"
+
+// The mDNS responder is not built on this port.
+#undef LWIP_MDNS_RESPONDER
+#define LWIP_MDNS_RESPONDER             0
+#undef MEMP_NUM_UDP_PCB
+#define MEMP_NUM_UDP_PCB                (16)
+
+#endif // MICROPY_INCLUDED_VIRT_LWIPOPTS_H

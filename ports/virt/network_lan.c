@@ -1,0 +1,385 @@
+// lwIP netif over the virtio-net driver, and network.LAN.
+//
+// lwIP runs at interrupt level: frames are fed to it from the NIC interrupt
+// and its timers from the soft-timer interrupt. Thread-level callers (modlwip,
+// this file) mask interrupts around lwIP calls (MICROPY_PY_LWIP_ENTER), so
+// lwIP is never entered twice.
+#include <errno.h>
+#include <string.h>
+
+#include "py/mperrno.h"
+#include "py/runtime.h"
+#include "py/mphal.h"
+#include "extmod/modnetwork.h"
+#include "shared/runtime/softtimer.h"
+
+#include "lwip/dhcp.h"
+#include "lwip/etharp.h"
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+
+#include "network_lan.h"
+
+#define LAN_TICK_MS (64)
+
+// Ethernet and IPv4 constants for the checksum offload.
+#define ETH_HLEN (14)
+#define ETH_TYPE_IPV4 (0x0800)
+#define TCP_CSUM_OFFSET (16)
+#define UDP_CSUM_OFFSET (6)
+
+typedef struct _network_lan_obj_t {
+    mp_obj_base_t base;
+} network_lan_obj_t;
+
+static virtio_net_t lan_nic;
+static struct netif lan_netif;
+static bool lan_present;
+static bool lan_csum_offload;
+static soft_timer_entry_t lan_timer;
+
+static const network_lan_obj_t network_lan_obj = { { &network_lan_type } };
+
+virtio_net_t *network_lan_nic(void) {
+    return lan_present ? &lan_nic : NULL;
+}
+
+// Interrupt masking for lwIP calls from thread level; nests.
+static uint32_t lan_lock_depth;
+static uint32_t lan_lock_saved;
+
+void virt_lwip_lock(void) {
+    uint32_t state = mp_hal_irq_save();
+    if (lan_lock_depth++ == 0) {
+        lan_lock_saved = state;
+    }
+}
+
+void virt_lwip_unlock(void) {
+    if (--lan_lock_depth == 0) {
+        mp_hal_irq_restore(lan_lock_saved);
+    }
+}
+
+void virt_lwip_assert(const char *msg, const char *file, int line) {
+    mp_printf(&mp_plat_print, "lwIP assertion \"%s\" failed at %s:%d\n", msg, file, line);
+}
+
+u32_t sys_now(void) {
+    return mp_hal_ticks_ms();
+}
+
+uint32_t virt_lwip_rand(void) {
+    // xorshift32, stirred by the free-running counter.
+    static uint32_t x = 2463534242u;
+    x ^= (uint32_t)mp_hal_ticks_cpu();
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
+}
+
+// One's-complement sum of 16-bit big-endian words.
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len) {
+    for (; len > 1; p += 2, len -= 2) {
+        sum += (uint32_t)p[0] << 8 | p[1];
+    }
+    if (len) {
+        sum += (uint32_t)p[0] << 8;
+    }
+    return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum) {
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return sum;
+}
+
+// For an IPv4 TCP/UDP frame, put the pseudo-header sum in its checksum field
+// and ask the device to finish it. Other frames already carry full checksums.
+static void lan_tx_offload(virtio_net_t *nic, uint8_t *hdr, uint8_t *frame, size_t len) {
+    if (len < ETH_HLEN + 20 || (frame[12] << 8 | frame[13]) != ETH_TYPE_IPV4) {
+        return;
+    }
+    uint8_t *ip = frame + ETH_HLEN;
+    size_t ihl = (ip[0] & 0x0f) * 4;
+    size_t tot = ip[2] << 8 | ip[3];
+    bool fragment = ((ip[6] & 0x3f) | ip[7]) != 0; // MF set or an offset
+    uint8_t proto = ip[9];
+    if (ihl < 20 || tot < ihl || ETH_HLEN + tot > len || fragment) {
+        return;
+    }
+    uint16_t off;
+    if (proto == IP_PROTO_TCP && tot >= ihl + 20) {
+        off = TCP_CSUM_OFFSET;
+    } else if (proto == IP_PROTO_UDP && tot >= ihl + 8) {
+        off = UDP_CSUM_OFFSET;
+    } else {
+        return;
+    }
+    size_t l4_len = tot - ihl;
+    uint32_t sum = csum_add(0, ip + 12, 8); // source and destination
+    sum += proto + l4_len;
+    uint16_t pseudo = csum_fold(sum);
+    uint8_t *field = ip + ihl + off;
+    field[0] = pseudo >> 8;
+    field[1] = pseudo & 0xff;
+    virtio_net_hdr_set_csum(hdr, ETH_HLEN + ihl, off);
+}
+
+// Frames the device marks NEEDS_CSUM (from a host with offloads) carry only
+// a partial checksum: complete it so lwIP's check passes.
+static void lan_rx_finish_csum(const uint8_t *hdr, uint8_t *frame, size_t len) {
+    if (!(hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+        return;
+    }
+    size_t start = hdr[6] | hdr[7] << 8;
+    size_t off = hdr[8] | hdr[9] << 8;
+    if (start >= len || off + 2 > len - start) {
+        return; // nonsense offsets: leave it for lwIP to reject
+    }
+    uint8_t *field = frame + start + off;
+    uint16_t sum = ~csum_fold(csum_add(0, frame + start, len - start));
+    field[0] = sum >> 8;
+    field[1] = sum & 0xff;
+}
+
+typedef struct {
+    struct pbuf *p;
+    bool offload;
+} lan_tx_ctx_t;
+
+static void lan_tx_fill(void *ctx_in, virtio_net_t *nic, uint8_t *hdr, uint8_t *frame) {
+    lan_tx_ctx_t *ctx = ctx_in;
+    pbuf_copy_partial(ctx->p, frame, ctx->p->tot_len, 0);
+    if (ctx->offload) {
+        lan_tx_offload(nic, hdr, frame, ctx->p->tot_len);
+    }
+}
+
+static err_t lan_linkoutput(struct netif *netif, struct pbuf *p) {
+    lan_tx_ctx_t ctx = { p, lan_csum_offload };
+    int ret = virtio_net_tx_fill(&lan_nic, p->tot_len, lan_tx_fill, &ctx);
+    if (ret == -ENOBUFS) {
+        return ERR_MEM;
+    }
+    return ret == 0 ? ERR_OK : ERR_IF;
+}
+
+static void lan_rx(virtio_net_t *nic, const uint8_t *hdr, uint8_t *frame, size_t len) {
+    if (!(lan_netif.flags & NETIF_FLAG_UP)) {
+        return;
+    }
+    lan_rx_finish_csum(hdr, frame, len);
+    struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_POOL);
+    if (p == NULL) {
+        nic->stats.rx_dropped++;
+        return;
+    }
+    pbuf_take(p, frame, len);
+    if (lan_netif.input(p, &lan_netif) != ERR_OK) {
+        pbuf_free(p);
+        nic->stats.rx_dropped++;
+    }
+}
+
+static void lan_link(virtio_net_t *nic, bool up) {
+    if (up) {
+        netif_set_link_up(&lan_netif);
+    } else {
+        netif_set_link_down(&lan_netif);
+    }
+}
+
+static err_t lan_netif_init(struct netif *netif) {
+    netif->linkoutput = lan_linkoutput;
+    netif->output = etharp_output;
+    netif->mtu = lan_nic.mtu;
+    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_IGMP;
+    netif->hwaddr_len = 6;
+    memcpy(netif->hwaddr, lan_nic.mac, 6);
+    netif->name[0] = 'e';
+    netif->name[1] = 'n';
+    if (lan_csum_offload) {
+        NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_ENABLE_ALL & ~(NETIF_CHECKSUM_GEN_TCP | NETIF_CHECKSUM_GEN_UDP));
+    }
+    return ERR_OK;
+}
+
+static void lan_timer_cb(soft_timer_entry_t *self) {
+    sys_check_timeouts();
+}
+
+void network_lan_boot(void) {
+    lwip_init();
+    soft_timer_static_init(&lan_timer, SOFT_TIMER_MODE_PERIODIC, LAN_TICK_MS, lan_timer_cb);
+    soft_timer_insert(&lan_timer, LAN_TICK_MS);
+    if (!virtio_net_init(&lan_nic, 0, lan_rx, lan_link)) {
+        return;
+    }
+    lan_present = true;
+    lan_csum_offload = virtio_net_has_feature(&lan_nic, VIRTIO_NET_F_CSUM);
+    virt_lwip_lock();
+    netif_add(&lan_netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, NULL, lan_netif_init, ethernet_input);
+    netif_set_hostname(&lan_netif, mod_network_hostname_data);
+    netif_set_default(&lan_netif);
+    if (lan_nic.link_up) {
+        netif_set_link_up(&lan_netif);
+    }
+    virt_lwip_unlock();
+}
+
+// network.LAN
+
+static network_lan_obj_t *lan_get(mp_obj_t self_in) {
+    if (!lan_present) {
+        mp_raise_OSError(MP_ENODEV);
+    }
+    return MP_OBJ_TO_PTR(self_in);
+}
+
+// Link status as on other LAN ports: 0 down, 1 link, 2 link without IP, 3 up with IP.
+static int lan_status(void) {
+    if (!lan_present || !lan_nic.link_up) {
+        return 0;
+    }
+    if (!(lan_netif.flags & NETIF_FLAG_UP)) {
+        return 1;
+    }
+    return ip4_addr_isany_val(*netif_ip4_addr(&lan_netif)) ? 2 : 3;
+}
+
+static void network_lan_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
+    const ip4_addr_t *ip = netif_ip4_addr(&lan_netif);
+    mp_printf(print, "<LAN virtio-net status=%d ip=%u.%u.%u.%u>", lan_status(),
+        ip4_addr1(ip), ip4_addr2(ip), ip4_addr3(ip), ip4_addr4(ip));
+}
+
+static mp_obj_t network_lan_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    mp_arg_check_num(n_args, n_kw, 0, 1, false);
+    if (n_args == 1 && mp_obj_get_int(args[0]) != 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("invalid LAN interface"));
+    }
+    mod_network_register_nic(MP_OBJ_FROM_PTR(&network_lan_obj));
+    return MP_OBJ_FROM_PTR(&network_lan_obj);
+}
+
+static mp_obj_t network_lan_active(size_t n_args, const mp_obj_t *args) {
+    if (n_args == 1) {
+        return mp_obj_new_bool(lan_present && (lan_netif.flags & NETIF_FLAG_UP));
+    }
+    lan_get(args[0]);
+    bool up = mp_obj_is_true(args[1]);
+    MICROPY_PY_LWIP_ENTER
+    if (up && !(lan_netif.flags & NETIF_FLAG_UP)) {
+        netif_set_up(&lan_netif);
+        dhcp_start(&lan_netif); // as on other LAN ports: DHCP until told otherwise
+    } else if (!up && (lan_netif.flags & NETIF_FLAG_UP)) {
+        dhcp_release_and_stop(&lan_netif);
+        netif_set_down(&lan_netif);
+    }
+    MICROPY_PY_LWIP_EXIT
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(network_lan_active_obj, 1, 2, network_lan_active);
+
+static mp_obj_t network_lan_isconnected(mp_obj_t self_in) {
+    return mp_obj_new_bool(lan_status() == 3);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(network_lan_isconnected_obj, network_lan_isconnected);
+
+static mp_obj_t network_lan_ifconfig(size_t n_args, const mp_obj_t *args) {
+    lan_get(args[0]);
+    return mod_network_nic_ifconfig(&lan_netif, n_args - 1, args + 1);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(network_lan_ifconfig_obj, 1, 2, network_lan_ifconfig);
+
+static mp_obj_t network_lan_ipconfig(size_t n_args, const mp_obj_t *args, mp_map_t *kwargs) {
+    lan_get(args[0]);
+    return mod_network_nic_ipconfig(&lan_netif, n_args - 1, args + 1, kwargs);
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(network_lan_ipconfig_obj, 1, network_lan_ipconfig);
+
+static mp_obj_t network_lan_status(size_t n_args, const mp_obj_t *args) {
+    if (n_args == 1) {
+        return MP_OBJ_NEW_SMALL_INT(lan_status());
+    }
+    mp_raise_ValueError(MP_ERROR_TEXT("unknown status param"));
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(network_lan_status_obj, 1, 2, network_lan_status);
+
+static mp_obj_t network_lan_config(size_t n_args, const mp_obj_t *args, mp_map_t *kwargs) {
+    lan_get(args[0]);
+    if (kwargs->used == 0) {
+        if (n_args != 2) {
+            mp_raise_TypeError(MP_ERROR_TEXT("must query one param"));
+        }
+        switch (mp_obj_str_get_qstr(args[1])) {
+            case MP_QSTR_mac:
+                return mp_obj_new_bytes(lan_netif.hwaddr, 6);
+            case MP_QSTR_mtu:
+                return MP_OBJ_NEW_SMALL_INT(lan_netif.mtu);
+            case MP_QSTR_hostname:
+                return mp_obj_new_str_from_cstr(mod_network_hostname_data);
+            default:
+                mp_raise_ValueError(MP_ERROR_TEXT("unknown config param"));
+        }
+    }
+    if (n_args != 1) {
+        mp_raise_TypeError(MP_ERROR_TEXT("can't specify pos and kw args"));
+    }
+    for (size_t i = 0; i < kwargs->alloc; ++i) {
+        if (!mp_map_slot_is_filled(kwargs, i)) {
+            continue;
+        }
+        mp_map_elem_t *e = &kwargs->table[i];
+        switch (mp_obj_str_get_qstr(e->key)) {
+            case MP_QSTR_mac: {
+                mp_buffer_info_t buf;
+                mp_get_buffer_raise(e->value, &buf, MP_BUFFER_READ);
+                if (buf.len != 6) {
+                    mp_raise_ValueError(MP_ERROR_TEXT("mac must be 6 bytes"));
+                }
+                MICROPY_PY_LWIP_ENTER
+                memcpy(lan_netif.hwaddr, buf.buf, 6);
+                MICROPY_PY_LWIP_EXIT
+                break;
+            }
+            case MP_QSTR_mtu: {
+                mp_int_t mtu = mp_obj_get_int(e->value);
+                if (mtu < 576 || mtu > lan_nic.mtu) {
+                    mp_raise_ValueError(MP_ERROR_TEXT("mtu out of range"));
+                }
+                lan_netif.mtu = mtu;
+                break;
+            }
+            default:
+                mp_raise_ValueError(MP_ERROR_TEXT("unknown config param"));
+        }
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(network_lan_config_obj, 1, network_lan_config);
+
+static const mp_rom_map_elem_t network_lan_locals_dict_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_active), MP_ROM_PTR(&network_lan_active_obj) },
+    { MP_ROM_QSTR(MP_QSTR_isconnected), MP_ROM_PTR(&network_lan_isconnected_obj) },
+    { MP_ROM_QSTR(MP_QSTR_ifconfig), MP_ROM_PTR(&network_lan_ifconfig_obj) },
+    { MP_ROM_QSTR(MP_QSTR_ipconfig), MP_ROM_PTR(&network_lan_ipconfig_obj) },
+    { MP_ROM_QSTR(MP_QSTR_status), MP_ROM_PTR(&network_lan_status_obj) },
+    { MP_ROM_QSTR(MP_QSTR_config), MP_ROM_PTR(&network_lan_config_obj) },
+};
+static MP_DEFINE_CONST_DICT(network_lan_locals_dict, network_lan_locals_dict_table);
+
+MP_DEFINE_CONST_OBJ_TYPE(
+    network_lan_type,
+    MP_QSTR_LAN,
+    MP_TYPE_FLAG_NONE,
+    make_new, network_lan_make_new,
+    print, network_lan_print,
+    locals_dict, &network_lan_locals_dict
+    );

@@ -1,0 +1,104 @@
+// VirtIO network device driver (VirtIO 1.2, section 5.1) on the MMIO
+// transport: one RX and one TX queue, interrupt-driven RX, lazy TX reclaim.
+// It moves Ethernet frames; lwIP (or a raw handler) sits above it.
+#ifndef MICROPY_INCLUDED_VIRT_VIRTIO_NET_H
+#define MICROPY_INCLUDED_VIRT_VIRTIO_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virtio_mmio.h"
+
+// Feature bits (5.1.3).
+#define VIRTIO_NET_F_CSUM (0)
+#define VIRTIO_NET_F_GUEST_CSUM (1)
+#define VIRTIO_NET_F_MTU (3)
+#define VIRTIO_NET_F_MAC (5)
+#define VIRTIO_NET_F_MRG_RXBUF (15)
+#define VIRTIO_NET_F_STATUS (16)
+#define VIRTIO_NET_F_SPEED_DUPLEX (63)
+
+// Config space layout (5.1.4).
+#define VIRTIO_NET_CONFIG_MAC (0)
+#define VIRTIO_NET_CONFIG_STATUS (6)
+#define VIRTIO_NET_CONFIG_MAX_VQ_PAIRS (8)
+#define VIRTIO_NET_CONFIG_MTU (10)
+#define VIRTIO_NET_S_LINK_UP (1)
+
+// virtio_net_hdr flags (5.1.6).
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM (1)
+#define VIRTIO_NET_HDR_F_DATA_VALID (2)
+#define VIRTIO_NET_HDR_GSO_NONE (0)
+// Header length: legacy without MRG_RXBUF omits num_buffers (5.1.6.1).
+#define VIRTIO_NET_HDR_LEN_LEGACY (10)
+#define VIRTIO_NET_HDR_LEN_MODERN (12)
+
+#define VIRTIO_NET_RX_QUEUE (0)
+#define VIRTIO_NET_TX_QUEUE (1)
+
+// Largest frame we exchange: MTU 1500 + Ethernet header + one VLAN tag.
+#define VIRTIO_NET_MAX_FRAME (1518)
+#define VIRTIO_NET_BUF_SIZE (2048)
+#define VIRTIO_NET_QUEUE_SIZE (256)
+#define VIRTIO_NET_MIN_FRAME (14)
+
+typedef struct _virtio_net_stats_t {
+    uint32_t rx_packets;
+    uint32_t rx_bytes;
+    uint32_t rx_dropped;      // no room above (lwIP out of buffers, raw queue full)
+    uint32_t rx_errors;       // runts, oversize or bad lengths from the device
+    uint32_t tx_packets;
+    uint32_t tx_bytes;
+    uint32_t tx_dropped;      // TX ring full
+    uint32_t tx_errors;       // frames too large or too small to send
+    uint32_t irqs;
+    uint32_t config_changes;
+    uint32_t resets;          // DEVICE_NEEDS_RESET recoveries
+} virtio_net_stats_t;
+
+struct _virtio_net_t;
+// hdr is the frame's virtio_net_hdr (hdr_len bytes) as the device wrote it.
+typedef void (*virtio_net_rx_cb_t)(struct _virtio_net_t *nic, const uint8_t *hdr, uint8_t *frame, size_t len);
+// Fills a TX frame in place; may ask for checksum offload with virtio_net_hdr_set_csum.
+typedef void (*virtio_net_fill_t)(void *ctx, struct _virtio_net_t *nic, uint8_t *hdr, uint8_t *frame);
+typedef void (*virtio_net_link_cb_t)(struct _virtio_net_t *nic, bool up);
+
+typedef struct _virtio_net_t {
+    virtio_mmio_dev_t dev;
+    virtq_t rxq;
+    virtq_t txq;
+    uint16_t hdr_len;         // what the device uses (override: header_len_override)
+    uint16_t header_len_override; // 0: from the negotiated features
+    uint16_t mtu;
+    uint16_t max_vq_pairs;
+    uint16_t config_status;
+    uint8_t mac[6];
+    bool link_up;
+    bool ready;
+    uint8_t rx_segs;          // 1, or 2 when the header needs its own descriptor
+    uint16_t tx_free_count;
+    uint16_t tx_free[VIRTIO_NET_QUEUE_SIZE];
+    virtio_net_stats_t stats;
+    virtio_net_rx_cb_t rx_cb;
+    virtio_net_link_cb_t link_cb;
+    void *user;
+} virtio_net_t;
+
+// Find the index'th virtio-net device and bring it up: features, queues,
+// RX buffers posted, interrupt enabled. false if there is none or it failed.
+bool virtio_net_init(virtio_net_t *nic, int index, virtio_net_rx_cb_t rx_cb, virtio_net_link_cb_t link_cb);
+// Send one frame (without virtio header). 0, or a negative errno:
+// -EINVAL size out of range, -ENOBUFS TX ring full, -ENODEV no device.
+int virtio_net_tx(virtio_net_t *nic, const uint8_t *frame, size_t len);
+// The same for a frame the callback writes into the TX buffer (len bytes).
+int virtio_net_tx_fill(virtio_net_t *nic, size_t len, virtio_net_fill_t fill, void *ctx);
+// Ask the device to checksum frame[csum_start:] into frame[csum_start + csum_offset]
+// (which holds the pseudo-header sum); only with VIRTIO_NET_F_CSUM.
+void virtio_net_hdr_set_csum(uint8_t *hdr, uint16_t csum_start, uint16_t csum_offset);
+// Process used RX/TX buffers (called from the interrupt; safe to call with
+// interrupts masked too).
+void virtio_net_poll(virtio_net_t *nic);
+bool virtio_net_has_feature(const virtio_net_t *nic, int bit);
+
+#endif // MICROPY_INCLUDED_VIRT_VIRTIO_NET_H
