@@ -49,6 +49,8 @@ static mp_obj_t virt_net_info(void) {
     dict_store_int(d, MP_QSTR_irqs, s->irqs);
     dict_store_int(d, MP_QSTR_config_changes, s->config_changes);
     dict_store_int(d, MP_QSTR_resets, s->resets);
+    extern uint32_t virt_lwip_assert_count;
+    dict_store_int(d, MP_QSTR_lwip_asserts, virt_lwip_assert_count);
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(virt_net_info_obj, virt_net_info);
