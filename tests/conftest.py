@@ -20,3 +20,18 @@ def guest():
         yield g
     finally:
         g.stop()
+
+
+@pytest.fixture(params=["modern", "legacy"])
+def net_guest(request):
+    """A booted guest with a virtio-net NIC on slirp, on each transport; DHCP done."""
+    from netguest import NetGuest
+
+    g = NetGuest(transport=request.param)
+    try:
+        g.start()
+        g.wait_prompt(timeout=20)
+        assert g.wait_dhcp() == "10.0.2.15"
+        yield g
+    finally:
+        g.stop()
