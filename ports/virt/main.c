@@ -19,6 +19,7 @@
 #include "cpu.h"
 #include "fdt.h"
 #include "gic.h"
+#include "net_raw.h"
 #include "network_lan.h"
 #include "rtc_pl031.h"
 #include "timer.h"
@@ -140,6 +141,8 @@ void virt_main(const void *dtb) {
         }
 
         mp_printf(&mp_plat_print, "MPY: soft reboot\n");
+        net_raw_reset();
+        network_lan_set_icmp_echo(true);
         mod_network_deinit();
         soft_timer_deinit();
         gc_sweep_all();

@@ -2,7 +2,10 @@
 // the boot arguments QEMU passed (-append) and the NIC's driver state.
 #include "py/runtime.h"
 
+#include "py/mperrno.h"
+
 #include "fdt.h"
+#include "net_raw.h"
 #include "network_lan.h"
 
 // The kernel command line from /chosen/bootargs (QEMU -append), or "".
@@ -55,10 +58,95 @@ static mp_obj_t virt_net_info(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(virt_net_info_obj, virt_net_info);
 
+static virtio_net_t *nic_or_raise(void) {
+    virtio_net_t *nic = network_lan_nic();
+    if (nic == NULL) {
+        mp_raise_OSError(MP_ENODEV);
+    }
+    return nic;
+}
+
+// net_tx(frame): send one raw Ethernet frame (no virtio header).
+static mp_obj_t virt_net_tx(mp_obj_t frame_in) {
+    virtio_net_t *nic = nic_or_raise();
+    mp_buffer_info_t frame;
+    mp_get_buffer_raise(frame_in, &frame, MP_BUFFER_READ);
+    if (frame.len < VIRTIO_NET_MIN_FRAME || frame.len > VIRTIO_NET_MAX_FRAME) {
+        mp_raise_ValueError(MP_ERROR_TEXT("frame must be 14 to 1518 bytes"));
+    }
+    virt_lwip_lock(); // the TX ring is shared with lwIP, which runs at IRQ level
+    int ret = virtio_net_tx(nic, frame.buf, frame.len);
+    virt_lwip_unlock();
+    if (ret < 0) {
+        mp_raise_OSError(-ret); // ENOBUFS: TX ring full; nothing was queued
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(virt_net_tx_obj, virt_net_tx);
+
+// net_rx(): the oldest frame received in raw mode, or None.
+static mp_obj_t virt_net_rx(void) {
+    uint8_t buf[VIRTIO_NET_MAX_FRAME];
+    int len = net_raw_pop(buf, sizeof(buf));
+    return len < 0 ? mp_const_none : mp_obj_new_bytes(buf, len);
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(virt_net_rx_obj, virt_net_rx);
+
+// net_raw([on]): whether received frames go to net_rx() instead of lwIP.
+static mp_obj_t virt_net_raw(size_t n_args, const mp_obj_t *args) {
+    if (n_args == 1) {
+        nic_or_raise();
+        net_raw_set_enabled(mp_obj_is_true(args[0]));
+    }
+    return mp_obj_new_bool(net_raw_enabled());
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(virt_net_raw_obj, 0, 1, virt_net_raw);
+
+// net_rx_callback(f): f(None) is scheduled when a raw frame arrives in an
+// empty queue; None to stop.
+static mp_obj_t virt_net_rx_callback(mp_obj_t callback) {
+    if (callback != mp_const_none && !mp_obj_is_callable(callback)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("callback must be callable or None"));
+    }
+    MP_STATE_PORT(net_raw_callback) = callback == mp_const_none ? MP_OBJ_NULL : callback;
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(virt_net_rx_callback_obj, virt_net_rx_callback);
+
+// net_icmp([on]): whether the stack answers ICMP echo requests.
+static mp_obj_t virt_net_icmp(size_t n_args, const mp_obj_t *args) {
+    if (n_args == 1) {
+        network_lan_set_icmp_echo(mp_obj_is_true(args[0]));
+    }
+    return mp_obj_new_bool(network_lan_icmp_echo());
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(virt_net_icmp_obj, 0, 1, virt_net_icmp);
+
+// net_reinit(header_len=0): restart the device; header_len overrides the
+// virtio_net_hdr length for backends that omit fields (0: negotiated).
+static mp_obj_t virt_net_reinit(size_t n_args, const mp_obj_t *args) {
+    mp_int_t header_len = n_args ? mp_obj_get_int(args[0]) : 0;
+    if (header_len != 0 && header_len != VIRTIO_NET_HDR_LEN_LEGACY && header_len != VIRTIO_NET_HDR_LEN_MODERN) {
+        mp_raise_ValueError(MP_ERROR_TEXT("header_len must be 0, 10 or 12"));
+    }
+    int ret = network_lan_reinit(header_len);
+    if (ret < 0) {
+        mp_raise_OSError(-ret);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(virt_net_reinit_obj, 0, 1, virt_net_reinit);
+
 static const mp_rom_map_elem_t virt_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__virt) },
     { MP_ROM_QSTR(MP_QSTR_bootargs), MP_ROM_PTR(&virt_bootargs_obj) },
     { MP_ROM_QSTR(MP_QSTR_net_info), MP_ROM_PTR(&virt_net_info_obj) },
+    { MP_ROM_QSTR(MP_QSTR_net_tx), MP_ROM_PTR(&virt_net_tx_obj) },
+    { MP_ROM_QSTR(MP_QSTR_net_rx), MP_ROM_PTR(&virt_net_rx_obj) },
+    { MP_ROM_QSTR(MP_QSTR_net_raw), MP_ROM_PTR(&virt_net_raw_obj) },
+    { MP_ROM_QSTR(MP_QSTR_net_rx_callback), MP_ROM_PTR(&virt_net_rx_callback_obj) },
+    { MP_ROM_QSTR(MP_QSTR_net_icmp), MP_ROM_PTR(&virt_net_icmp_obj) },
+    { MP_ROM_QSTR(MP_QSTR_net_reinit), MP_ROM_PTR(&virt_net_reinit_obj) },
 };
 static MP_DEFINE_CONST_DICT(virt_module_globals, virt_module_globals_table);
 

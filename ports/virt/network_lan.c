@@ -15,11 +15,13 @@
 
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
+#include "lwip/prot/icmp.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
+#include "net_raw.h"
 #include "network_lan.h"
 
 #define LAN_TICK_MS (64)
@@ -39,11 +41,31 @@ static struct netif lan_netif;
 static bool lan_present;
 static bool lan_csum_offload;
 static soft_timer_entry_t lan_timer;
+static bool lan_icmp_echo = true; // lwIP answers pings unless turned off
 
 static const network_lan_obj_t network_lan_obj = { { &network_lan_type } };
 
 virtio_net_t *network_lan_nic(void) {
     return lan_present ? &lan_nic : NULL;
+}
+
+void network_lan_set_icmp_echo(bool on) {
+    lan_icmp_echo = on;
+}
+
+bool network_lan_icmp_echo(void) {
+    return lan_icmp_echo;
+}
+
+int network_lan_reinit(uint16_t header_len) {
+    if (!lan_present) {
+        return -MP_ENODEV;
+    }
+    virt_lwip_lock();
+    lan_nic.header_len_override = header_len;
+    bool ok = virtio_net_restart(&lan_nic);
+    virt_lwip_unlock();
+    return ok ? 0 : -MP_EIO;
 }
 
 // Interrupt masking for lwIP calls from thread level; nests.
@@ -178,11 +200,27 @@ static err_t lan_linkoutput(struct netif *netif, struct pbuf *p) {
     return ret == 0 ? ERR_OK : ERR_IF;
 }
 
+// An IPv4 ICMP echo request (to be dropped while ICMP replies are off).
+static bool is_icmp_echo_request(const uint8_t *frame, size_t len) {
+    if (len < ETH_HLEN + 20 || (frame[12] << 8 | frame[13]) != ETH_TYPE_IPV4) {
+        return false;
+    }
+    const uint8_t *ip = frame + ETH_HLEN;
+    size_t ihl = (ip[0] & 0x0f) * 4;
+    return ip[9] == IP_PROTO_ICMP && ihl >= 20 && ETH_HLEN + ihl < len && ip[ihl] == ICMP_ECHO;
+}
+
 static void lan_rx(virtio_net_t *nic, const uint8_t *hdr, uint8_t *frame, size_t len) {
-    if (!(lan_netif.flags & NETIF_FLAG_UP)) {
+    lan_rx_finish_csum(hdr, frame, len);
+    if (net_raw_enabled()) {
+        if (!net_raw_push(frame, len)) {
+            nic->stats.rx_dropped++;
+        }
         return;
     }
-    lan_rx_finish_csum(hdr, frame, len);
+    if (!(lan_netif.flags & NETIF_FLAG_UP) || (!lan_icmp_echo && is_icmp_echo_request(frame, len))) {
+        return;
+    }
     struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_POOL);
     if (p == NULL) {
         nic->stats.rx_dropped++;

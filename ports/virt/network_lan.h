@@ -2,11 +2,19 @@
 #ifndef MICROPY_INCLUDED_VIRT_NETWORK_LAN_H
 #define MICROPY_INCLUDED_VIRT_NETWORK_LAN_H
 
+#include <stdbool.h>
+
 #include "virtio_net.h"
 
 // Once at power-on: start lwIP and the first virtio-net device, if any.
 void network_lan_boot(void);
 // The driver instance (its config, counters), NULL without a device.
 virtio_net_t *network_lan_nic(void);
+// Whether lwIP sees ICMP echo requests (and so answers pings).
+void network_lan_set_icmp_echo(bool on);
+bool network_lan_icmp_echo(void);
+// Restart the device, e.g. with another virtio_net_hdr length (0: from the
+// negotiated features). 0 or a negative errno.
+int network_lan_reinit(uint16_t header_len);
 
 #endif // MICROPY_INCLUDED_VIRT_NETWORK_LAN_H

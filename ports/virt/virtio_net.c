@@ -135,6 +135,13 @@ bool virtio_net_init(virtio_net_t *nic, int index, virtio_net_rx_cb_t rx_cb, vir
     return true;
 }
 
+bool virtio_net_restart(virtio_net_t *nic) {
+    nic->stats.resets++;
+    bool ok = device_start(nic);
+    update_link(nic);
+    return ok;
+}
+
 static void tx_reclaim(virtio_net_t *nic) {
     for (;;) {
         uint32_t len;
@@ -201,10 +208,10 @@ static void virtio_net_irq_handler(void *arg) {
         nic->stats.config_changes++;
         if (virtio_mmio_status(&nic->dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
             // The device cannot go on: start it afresh (buffers in flight are lost).
-            nic->stats.resets++;
-            device_start(nic);
+            virtio_net_restart(nic);
+        } else {
+            update_link(nic);
         }
-        update_link(nic);
     }
     virtio_net_poll(nic);
 }

@@ -88,6 +88,8 @@ typedef struct _virtio_net_t {
 // Find the index'th virtio-net device and bring it up: features, queues,
 // RX buffers posted, interrupt enabled. false if there is none or it failed.
 bool virtio_net_init(virtio_net_t *nic, int index, virtio_net_rx_cb_t rx_cb, virtio_net_link_cb_t link_cb);
+// Reset and start the device again (buffers in flight are dropped).
+bool virtio_net_restart(virtio_net_t *nic);
 // Send one frame (without virtio header). 0, or a negative errno:
 // -EINVAL size out of range, -ENOBUFS TX ring full, -ENODEV no device.
 int virtio_net_tx(virtio_net_t *nic, const uint8_t *frame, size_t len);
