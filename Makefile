@@ -25,6 +25,16 @@ FIRMWARE := $(BUILD)/firmware.elf
 QEMU_ARGS = $(QEMU_MACHINE_ARGS) -m $(QEMU_MEM) -nographic \
 	-semihosting-config enable=on,target=native
 
+# `make run` networking: slirp user networking (guest 10.0.2.15 by DHCP, the
+# host is 10.0.2.2) and one forwarded port, 127.0.0.1:$(HOSTFWD_PORT) -> guest.
+HOSTFWD_PORT ?= 8080
+VIRTIO_TRANSPORT ?= modern
+RUN_NET_ARGS = -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(HOSTFWD_PORT)-:$(HOSTFWD_PORT) \
+	-device virtio-net-device,netdev=n0
+ifeq ($(VIRTIO_TRANSPORT),modern)
+RUN_NET_ARGS += -global virtio-mmio.force-legacy=false
+endif
+
 .PHONY: all firmware run test bench setup setup-test deps clean distclean FORCE
 
 all: firmware
@@ -45,8 +55,8 @@ firmware: deps
 	@$(MAKE) --no-print-directory -C ports/virt BOARD=$(BOARD) MICROPY_TOP=$(MICROPY_TOP) APP=$(APP) all
 
 run: firmware
-	@echo "Booting $(FIRMWARE): exit QEMU with Ctrl-A X"
-	$(QEMU_SYSTEM) $(QEMU_ARGS) -kernel $(FIRMWARE)
+	@echo "Booting $(FIRMWARE): exit QEMU with Ctrl-A X; 127.0.0.1:$(HOSTFWD_PORT) reaches the guest's port $(HOSTFWD_PORT)"
+	$(QEMU_SYSTEM) $(QEMU_ARGS) $(RUN_NET_ARGS) -kernel $(FIRMWARE) $(QEMU_EXTRA)
 
 test: setup-test firmware
 	$(PYTHON) -m pytest -q tests $(PYTEST_ARGS)
