@@ -17,3 +17,53 @@ def test_dhcp_lease_and_lan_api(net_guest):
         assert info["features"] & (1 << 32), "VIRTIO_F_VERSION_1 must be accepted"
     assert info["rx_packets"] > 0 and info["tx_packets"] > 0
     assert info["rx_errors"] == 0
+
+
+def test_ipv6_slaac_and_tcp_to_host(net_guest):
+    """slirp advertises fec0::/64; the guest autoconfigures and reaches the host's ::1 as fec0::2."""
+    import socket
+    import threading
+
+    g = net_guest
+    srv = socket.socket(socket.AF_INET6)
+    srv.bind(("::1", 0))
+    srv.listen(1)
+    srv.settimeout(15)
+    port = srv.getsockname()[1]
+    got = {}
+
+    def serve():
+        try:
+            c, _ = srv.accept()
+            got["data"] = c.recv(16)
+            c.sendall(b"pong6")
+            c.close()
+        except OSError as e:
+            got["error"] = e
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        g.enter_raw()
+        out, err = g.raw_exec(
+            "import socket, time, network\n"
+            "t = time.ticks_ms()\n"
+            "while len(network.LAN().ipconfig('addr6')) < 2 and time.ticks_diff(time.ticks_ms(), t) < 5000:\n"
+            "    time.sleep_ms(10)\n"
+            "print([a[0] for a in network.LAN().ipconfig('addr6')])\n"
+            "s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)\n"
+            "s.connect(('fec0::2', %d))\n"
+            "s.send(b'ping6')\n"
+            "print(s.recv(16))\n"
+            "s.close()\n" % port,
+            timeout=20,
+        )
+        assert err == ""
+        lines = out.splitlines()
+        assert "FE80::5054:FF:FE12:3456" in lines[0]
+        assert "FEC0::5054:FF:FE12:3456" in lines[0]
+        assert lines[1] == "b'pong6'"
+        t.join(5)
+        assert got.get("data") == b"ping6"
+    finally:
+        srv.close()

@@ -15,7 +15,11 @@
 
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
+#include "lwip/ethip6.h"
+#include "lwip/mld6.h"
 #include "lwip/prot/icmp.h"
+#include "lwip/prot/icmp6.h"
+#include "lwip/prot/ip6.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/timeouts.h"
@@ -29,6 +33,7 @@
 // Ethernet and IPv4 constants for the checksum offload.
 #define ETH_HLEN (14)
 #define ETH_TYPE_IPV4 (0x0800)
+#define ETH_TYPE_IPV6 (0x86dd)
 #define TCP_CSUM_OFFSET (16)
 #define UDP_CSUM_OFFSET (6)
 
@@ -200,14 +205,18 @@ static err_t lan_linkoutput(struct netif *netif, struct pbuf *p) {
     return ret == 0 ? ERR_OK : ERR_IF;
 }
 
-// An IPv4 ICMP echo request (to be dropped while ICMP replies are off).
+// An ICMP or ICMPv6 echo request (to be dropped while ICMP replies are off).
 static bool is_icmp_echo_request(const uint8_t *frame, size_t len) {
-    if (len < ETH_HLEN + 20 || (frame[12] << 8 | frame[13]) != ETH_TYPE_IPV4) {
-        return false;
-    }
+    uint16_t type = len >= ETH_HLEN ? (frame[12] << 8 | frame[13]) : 0;
     const uint8_t *ip = frame + ETH_HLEN;
-    size_t ihl = (ip[0] & 0x0f) * 4;
-    return ip[9] == IP_PROTO_ICMP && ihl >= 20 && ETH_HLEN + ihl < len && ip[ihl] == ICMP_ECHO;
+    if (type == ETH_TYPE_IPV4 && len >= ETH_HLEN + 20) {
+        size_t ihl = (ip[0] & 0x0f) * 4;
+        return ip[9] == IP_PROTO_ICMP && ihl >= 20 && ETH_HLEN + ihl < len && ip[ihl] == ICMP_ECHO;
+    }
+    if (type == ETH_TYPE_IPV6 && len > ETH_HLEN + 40) {
+        return ip[6] == IP6_NEXTH_ICMP6 && ip[40] == ICMP6_TYPE_EREQ; // no extension headers
+    }
+    return false;
 }
 
 static void lan_rx(virtio_net_t *nic, const uint8_t *hdr, uint8_t *frame, size_t len) {
@@ -244,8 +253,10 @@ static void lan_link(virtio_net_t *nic, bool up) {
 static err_t lan_netif_init(struct netif *netif) {
     netif->linkoutput = lan_linkoutput;
     netif->output = etharp_output;
+    netif->output_ip6 = ethip6_output;
     netif->mtu = lan_nic.mtu;
-    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_IGMP;
+    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_IGMP
+        | NETIF_FLAG_MLD6;
     netif->hwaddr_len = 6;
     memcpy(netif->hwaddr, lan_nic.mac, 6);
     netif->name[0] = 'e';
@@ -273,6 +284,9 @@ void network_lan_boot(void) {
     netif_add(&lan_netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, NULL, lan_netif_init, ethernet_input);
     netif_set_hostname(&lan_netif, mod_network_hostname_data);
     netif_set_default(&lan_netif);
+    // IPv6: a link-local address now, global ones from router advertisements.
+    netif_create_ip6_linklocal_address(&lan_netif, 1);
+    lan_netif.ip6_autoconfig_enabled = 1;
     if (lan_nic.link_up) {
         netif_set_link_up(&lan_netif);
     }

@@ -37,7 +37,13 @@
 #define LWIP_NETIF_LINK_CALLBACK        1
 #define LWIP_NETIF_STATUS_CALLBACK      1
 #define LWIP_IPV4                       1
-#define LWIP_IPV6                       0
+// IPv6 with stateless autoconfiguration (slirp sends router advertisements).
+#define LWIP_IPV6                       1
+#define LWIP_IPV6_AUTOCONFIG            1
+#define LWIP_IPV6_MLD                   1
+#define LWIP_IPV6_DHCP6                 0
+#define LWIP_IPV6_NUM_ADDRESSES         3
+#define LWIP_ND6_RDNSS_MAX_DNS_SERVERS  0
 #define LWIP_ICMP                       1
 #define LWIP_BROADCAST_PING             1
 #define LWIP_DNS_SECURE                 (LWIP_DNS_SECURE_RAND_XID | LWIP_DNS_SECURE_NO_MULTIPLE_OUTSTANDING | LWIP_DNS_SECURE_RAND_SRC_PORT)
