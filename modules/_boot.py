@@ -35,18 +35,24 @@ def _network(opts):
     lan.active(True)  # starts DHCP
     if ip != "dhcp":
         fields = ip.split(",")
-        if "/" not in fields[0]:
+        addr, sep, prefix = fields[0].partition("/")
+        if not sep:
             raise ValueError("ip= needs ADDR/PREFIX, e.g. ip=10.0.2.15/24,10.0.2.2")
-        cfg = {"dhcp4": False, "addr4": fields[0]}
-        if len(fields) > 1 and fields[1]:
-            cfg["gw4"] = fields[1]
-        lan.ipconfig(**cfg)
-        if len(fields) > 2 and fields[2]:
-            network.ipconfig(dns=fields[2])
+        gw = fields[1] if len(fields) > 1 and fields[1] else "0.0.0.0"
+        dns = fields[2] if len(fields) > 2 and fields[2] else network.ipconfig("dns")
+        # ifconfig() with a tuple stops DHCP and sets everything at once
+        # (MicroPython 1.25's ipconfig(addr4=...) misreads keyword arguments).
+        lan.ifconfig((addr, _netmask(int(prefix)), gw, dns))
 
+
+def _netmask(prefix):
+    if not 0 <= prefix <= 32:
+        raise ValueError("ip= prefix must be 0..32")
+    m = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
+    return "%d.%d.%d.%d" % (m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255)
 
 try:
     _network(_bootargs())
 except Exception as e:
     print("_boot: network set-up from boot arguments failed:", e)
-del _bootargs, _mac, _network
+del _bootargs, _mac, _network, _netmask

@@ -108,6 +108,10 @@ const void *fdt_get_prop(int node, const char *name, uint32_t *len) {
     uint32_t off = next_token((uint32_t)node);
     while (off != 0) {
         uint32_t tag = token_at(off);
+        uint32_t next = next_token(off); // 0 unless the whole token is in bounds
+        if (next == 0) {
+            break;
+        }
         if (tag == FDT_PROP) {
             uint32_t plen = be32(fdt.structs + off + 4);
             uint32_t nameoff = be32(fdt.structs + off + 8);
@@ -121,7 +125,7 @@ const void *fdt_get_prop(int node, const char *name, uint32_t *len) {
         } else if (tag != FDT_NOP) {
             break; // properties come before subnodes
         }
-        off = next_token(off);
+        off = next;
     }
     return NULL;
 }
@@ -224,6 +228,10 @@ int fdt_find_root_child(const char *name) {
     uint32_t off = next_token(0);
     while (off != 0) {
         uint32_t tag = token_at(off);
+        uint32_t next = next_token(off); // the name is NUL-terminated in bounds
+        if (next == 0) {
+            break;
+        }
         if (tag == FDT_BEGIN_NODE) {
             const char *n = node_name((int)off);
             if (depth == 0 && strncmp(n, name, want) == 0 && (n[want] == '\0' || n[want] == '@')) {
@@ -238,7 +246,7 @@ int fdt_find_root_child(const char *name) {
         } else if (tag == FDT_END) {
             break;
         }
-        off = next_token(off);
+        off = next;
     }
     return FDT_NODE_NONE;
 }
@@ -258,8 +266,11 @@ static bool read_cells(const uint8_t *p, uint32_t ncells, uint64_t *out) {
 bool fdt_get_reg(int node, int index, uint64_t *addr, uint64_t *size) {
     uint32_t len;
     const uint8_t *p = fdt_get_prop(node, "reg", &len);
+    if (p == NULL || index < 0 || fdt.address_cells > 2 || fdt.size_cells > 2) {
+        return false;
+    }
     uint32_t stride = 4 * (fdt.address_cells + fdt.size_cells);
-    if (p == NULL || index < 0 || stride == 0 || (uint32_t)(index + 1) * stride > len) {
+    if (stride == 0 || ((uint64_t)index + 1) * stride > len) {
         return false;
     }
     p += index * stride;
@@ -271,7 +282,7 @@ bool fdt_get_gic_irq(int node, int index, uint32_t *irq) {
     // The GIC binding: <type number flags>, type 0 = SPI, 1 = PPI.
     uint32_t len;
     const uint8_t *p = fdt_get_prop(node, "interrupts", &len);
-    if (p == NULL || index < 0 || (uint32_t)(index + 1) * 12 > len) {
+    if (p == NULL || index < 0 || ((uint64_t)index + 1) * 12 > len) {
         return false;
     }
     p += index * 12;

@@ -34,6 +34,8 @@
 #define ETH_HLEN (14)
 #define ETH_TYPE_IPV4 (0x0800)
 #define ETH_TYPE_IPV6 (0x86dd)
+#define ETH_TYPE_ARP (0x0806)
+#define ARP_PACKET_LEN (28)
 #define TCP_CSUM_OFFSET (16)
 #define UDP_CSUM_OFFSET (6)
 
@@ -228,6 +230,12 @@ static void lan_rx(virtio_net_t *nic, const uint8_t *hdr, uint8_t *frame, size_t
         return;
     }
     if (!(lan_netif.flags & NETIF_FLAG_UP) || (!lan_icmp_echo && is_icmp_echo_request(frame, len))) {
+        return;
+    }
+    if (len < ETH_HLEN + ARP_PACKET_LEN && (frame[12] << 8 | frame[13]) == ETH_TYPE_ARP) {
+        // lwIP's etharp_input reads a full ARP packet without checking the
+        // length: a truncated one would be answered from stale pool memory.
+        nic->stats.rx_dropped++;
         return;
     }
     struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_POOL);

@@ -144,7 +144,7 @@ bool virtio_net_restart(virtio_net_t *nic) {
 
 static void tx_reclaim(virtio_net_t *nic) {
     for (;;) {
-        uint32_t len;
+        uint32_t len = 0;
         uint8_t *buf = virtq_get_used(&nic->txq, &len);
         if (buf == NULL) {
             if (len == UINT32_MAX) {
@@ -160,7 +160,7 @@ static void tx_reclaim(virtio_net_t *nic) {
 static void rx_drain(virtio_net_t *nic) {
     bool reposted = false;
     for (;;) {
-        uint32_t len;
+        uint32_t len = 0;
         uint8_t *buf = virtq_get_used(&nic->rxq, &len);
         if (buf == NULL) {
             if (len == UINT32_MAX) {

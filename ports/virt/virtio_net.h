@@ -46,7 +46,7 @@
 typedef struct _virtio_net_stats_t {
     uint32_t rx_packets;
     uint32_t rx_bytes;
-    uint32_t rx_dropped;      // no room above (lwIP out of buffers, raw queue full)
+    uint32_t rx_dropped;      // not taken above: no buffer, raw queue full, truncated ARP
     uint32_t rx_errors;       // runts, oversize or bad lengths from the device
     uint32_t tx_packets;
     uint32_t tx_bytes;

@@ -72,6 +72,7 @@ bool virtq_has_used(const virtq_t *vq) {
 }
 
 void *virtq_get_used(virtq_t *vq, uint32_t *len) {
+    *len = 0;
     if (!virtq_has_used(vq)) {
         return NULL;
     }

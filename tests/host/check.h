@@ -1,0 +1,67 @@
+// Minimal checks for the host unit tests: a failed CHECK prints where and
+// why, and the test case's exit status says it failed.
+#ifndef VIRT_HOST_TEST_CHECK_H
+#define VIRT_HOST_TEST_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_failures;
+
+#define CHECK(cond) \
+    do { \
+        if (!(cond)) { \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            if (++check_failures > 20) { \
+                fprintf(stderr, "too many failures\n"); \
+                exit(1); \
+            } \
+        } \
+    } while (0)
+
+#define CHECK_EQ_U(a, b) \
+    do { \
+        unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b); \
+        if (a_ != b_) { \
+            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (0x%llx != 0x%llx)\n", __FILE__, __LINE__, #a, #b, a_, b_); \
+            if (++check_failures > 20) { \
+                fprintf(stderr, "too many failures\n"); \
+                exit(1); \
+            } \
+        } \
+    } while (0)
+
+// Case table: each test program runs the cases named on its command line
+// (all of them without arguments) and lists them with --list.
+typedef struct {
+    const char *name;
+    void (*fn)(void);
+} test_case_t;
+
+static int run_cases(const test_case_t *cases, size_t n, int argc, char **argv) {
+    if (argc == 2 && argv[1][0] == '-' && argv[1][1] == '-') {
+        for (size_t i = 0; i < n; ++i) {
+            printf("%s\n", cases[i].name);
+        }
+        return 0;
+    }
+    int failed = 0;
+    for (size_t i = 0; i < n; ++i) {
+        int wanted = argc < 2;
+        for (int a = 1; a < argc; ++a) {
+            wanted |= !strcmp(argv[a], cases[i].name);
+        }
+        if (!wanted) {
+            continue;
+        }
+        check_failures = 0;
+        cases[i].fn();
+        printf("%s %s\n", check_failures ? "FAIL" : "ok", cases[i].name);
+        fflush(stdout);
+        failed |= check_failures != 0;
+    }
+    return failed;
+}
+
+#endif // VIRT_HOST_TEST_CHECK_H

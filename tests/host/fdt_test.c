@@ -1,0 +1,554 @@
+// Host unit test of ports/virt/fdt.c against device trees QEMU dumped
+// (qemu-system-arm -M virt,dumpdtb=FILE), and against truncated and
+// corrupted copies of them. Built with ASan and UBSan by
+// tests/test_virtqueue_host.py; every blob handed to fdt_init lives in a heap
+// block of exactly its size, so any read past it is caught.
+//
+// Usage: fdt_test PLAIN.dtb ARGS.dtb BOOTARGS [case...]
+//   PLAIN.dtb: -M virt -m 256M without -append; ARGS.dtb: the same with
+//   -append BOOTARGS.
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fdt.h"
+#include "check.h"
+
+static const char *plain_path, *args_path, *bootargs;
+
+static uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be32(uint8_t *p, uint32_t v) {
+    p[0] = v >> 24;
+    p[1] = v >> 16;
+    p[2] = v >> 8;
+    p[3] = v;
+}
+
+enum { H_MAGIC = 0, H_TOTAL = 4, H_OFF_STRUCT = 8, H_OFF_STRINGS = 12, H_OFF_RSV = 16,
+       H_VERSION = 20, H_SIZE_STRINGS = 32, H_SIZE_STRUCT = 36 };
+
+typedef struct {
+    uint8_t *data;
+    size_t size;
+} blob_t;
+
+static blob_t load(const char *path) {
+    blob_t b = { NULL, 0 };
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "cannot open %s\n", path);
+        exit(2);
+    }
+    fseek(f, 0, SEEK_END);
+    b.size = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b.data = malloc(b.size);
+    if (b.data == NULL || fread(b.data, 1, b.size, f) != b.size) {
+        fprintf(stderr, "cannot read %s\n", path);
+        exit(2);
+    }
+    fclose(f);
+    return b;
+}
+
+// A copy in a block of exactly n bytes.
+static blob_t copy(const uint8_t *data, size_t n) {
+    blob_t b = { malloc(n ? n : 1), n };
+    memcpy(b.data, data, n);
+    return b;
+}
+
+// The blob without QEMU's padding: header, reserve map, structure, strings.
+static blob_t compact(const blob_t *in) {
+    uint32_t end = be32(in->data + H_OFF_STRINGS) + be32(in->data + H_SIZE_STRINGS);
+    uint32_t s_end = be32(in->data + H_OFF_STRUCT) + be32(in->data + H_SIZE_STRUCT);
+    if (s_end > end) {
+        end = s_end;
+    }
+    blob_t b = copy(in->data, end);
+    put_be32(b.data + H_TOTAL, end);
+    return b;
+}
+
+// The same tree with the structure block last, so reading past it leaves
+// the heap block: header, reserve map, strings, structure.
+static blob_t struct_last(const blob_t *in) {
+    uint32_t off_rsv = be32(in->data + H_OFF_RSV);
+    uint32_t off_struct = be32(in->data + H_OFF_STRUCT), size_struct = be32(in->data + H_SIZE_STRUCT);
+    uint32_t off_strings = be32(in->data + H_OFF_STRINGS), size_strings = be32(in->data + H_SIZE_STRINGS);
+    uint32_t rsv_len = off_struct - off_rsv; // QEMU: the reserve map sits before the structure
+    uint32_t new_struct = (40 + rsv_len + size_strings + 3) & ~3u;
+    uint32_t total = new_struct + size_struct;
+    blob_t b = { calloc(1, total), total };
+    memcpy(b.data, in->data, 40);
+    memcpy(b.data + 40, in->data + off_rsv, rsv_len);
+    memcpy(b.data + 40 + rsv_len, in->data + off_strings, size_strings);
+    memcpy(b.data + new_struct, in->data + off_struct, size_struct);
+    put_be32(b.data + H_TOTAL, total);
+    put_be32(b.data + H_OFF_RSV, 40);
+    put_be32(b.data + H_OFF_STRINGS, 40 + rsv_len);
+    put_be32(b.data + H_OFF_STRUCT, new_struct);
+    return b;
+}
+
+static volatile uint32_t sink;
+
+// Touch every byte the API says is there, so ASan sees any overrun.
+static void touch(const void *p, size_t n) {
+    const uint8_t *b = p;
+    uint32_t s = 0;
+    for (size_t i = 0; i < n; ++i) {
+        s += b[i];
+    }
+    sink += s;
+}
+
+static void touch_node(int node) {
+    static const char *props[] = { "reg", "compatible", "interrupts", "device_type", "bootargs", "#address-cells", "status" };
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); ++i) {
+        uint32_t len = 0;
+        const void *p = fdt_get_prop(node, props[i], &len);
+        if (p != NULL) {
+            touch(p, len);
+        }
+        const char *s = fdt_get_prop_str(node, props[i]);
+        if (s != NULL) {
+            touch(s, strlen(s) + 1);
+        }
+    }
+    uint64_t a, sz;
+    uint32_t irq;
+    for (int i = 0; i < 3; ++i) {
+        if (fdt_get_reg(node, i, &a, &sz)) {
+            sink += (uint32_t)a;
+        }
+        if (fdt_get_gic_irq(node, i, &irq)) {
+            sink += irq;
+        }
+    }
+}
+
+// Every lookup the port makes, and a few more; bounded.
+static void exercise(void) {
+    static const char *compat[] = { "virtio,mmio", "arm,pl011", "arm,pl031", "arm,cortex-a15-gic", "nope", "" };
+    for (size_t c = 0; c < sizeof(compat) / sizeof(compat[0]); ++c) {
+        int n = 0;
+        for (int node = fdt_find_compatible(FDT_NODE_NONE, compat[c]); node != FDT_NODE_NONE && n < 1000;
+             node = fdt_find_compatible(node, compat[c]), ++n) {
+            touch_node(node);
+        }
+    }
+    static const char *types[] = { "memory", "cpu", "x" };
+    for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); ++t) {
+        int node = fdt_find_device_type(FDT_NODE_NONE, types[t]);
+        if (node != FDT_NODE_NONE) {
+            touch_node(node);
+        }
+    }
+    static const char *children[] = { "chosen", "memory", "pl011", "psci", "", "a-name-longer-than-any-node-name-in-the-tree" };
+    for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); ++i) {
+        int node = fdt_find_root_child(children[i]);
+        if (node != FDT_NODE_NONE) {
+            touch_node(node);
+        }
+    }
+    touch_node(0);
+    touch_node(4);
+    touch_node(-5);
+    touch_node(0x7ffffff0);
+}
+
+static void expect_nothing(void) {
+    CHECK_EQ_U(fdt_total_size(), 0);
+    CHECK(fdt_find_compatible(FDT_NODE_NONE, "virtio,mmio") == FDT_NODE_NONE);
+    CHECK(fdt_find_device_type(FDT_NODE_NONE, "memory") == FDT_NODE_NONE);
+    CHECK(fdt_find_root_child("chosen") == FDT_NODE_NONE);
+    uint32_t len;
+    CHECK(fdt_get_prop(0, "compatible", &len) == NULL);
+    CHECK(fdt_get_prop_str(fdt_find_root_child("chosen"), "bootargs") == NULL);
+    exercise();
+}
+
+// What QEMU's virt machine (-m 256M) must show.
+static void check_virt_tree(const char *want_bootargs) {
+    int mem = fdt_find_device_type(FDT_NODE_NONE, "memory");
+    CHECK(mem != FDT_NODE_NONE);
+    uint64_t addr = 0, size = 0;
+    CHECK(fdt_get_reg(mem, 0, &addr, &size));
+    CHECK_EQ_U(addr, 0x40000000);
+    CHECK_EQ_U(size, 256u << 20);
+    CHECK(!fdt_get_reg(mem, 1, &addr, &size));
+    CHECK(fdt_find_root_child("memory") == mem);
+    CHECK(fdt_find_device_type(mem, "memory") == FDT_NODE_NONE);
+
+    int uart = fdt_find_compatible(FDT_NODE_NONE, "arm,pl011");
+    CHECK(uart != FDT_NODE_NONE);
+    CHECK(fdt_get_reg(uart, 0, &addr, &size));
+    CHECK_EQ_U(addr, 0x09000000);
+    CHECK_EQ_U(size, 0x1000);
+    uint32_t irq = 0;
+    CHECK(fdt_get_gic_irq(uart, 0, &irq));
+    CHECK_EQ_U(irq, 32 + 1);
+    CHECK(!fdt_get_gic_irq(uart, 1, &irq));
+    CHECK(fdt_is_compatible(uart, "arm,primecell"));
+    CHECK(!fdt_is_compatible(uart, "arm,pl01"));
+    CHECK(!fdt_is_compatible(uart, "arm,pl0111"));
+    CHECK(fdt_find_compatible(uart, "arm,pl011") == FDT_NODE_NONE);
+    CHECK(fdt_find_root_child("pl011") == uart);
+    CHECK(fdt_find_compatible(FDT_NODE_NONE, "arm,pl031") != FDT_NODE_NONE);
+    CHECK(fdt_find_compatible(FDT_NODE_NONE, "arm,cortex-a15-gic") != FDT_NODE_NONE);
+    CHECK(fdt_find_compatible(FDT_NODE_NONE, "no,such-device") == FDT_NODE_NONE);
+
+    // 32 virtio-mmio transports, 0x200 apart from 0x0a000000, SPI 16 + n.
+    uint32_t seen = 0;
+    int count = 0;
+    for (int node = fdt_find_compatible(FDT_NODE_NONE, "virtio,mmio"); node != FDT_NODE_NONE && count < 100;
+         node = fdt_find_compatible(node, "virtio,mmio")) {
+        ++count;
+        CHECK(fdt_get_reg(node, 0, &addr, &size));
+        CHECK_EQ_U(size, 0x200);
+        CHECK(addr >= 0x0a000000 && addr < 0x0a000000 + 32 * 0x200 && addr % 0x200 == 0);
+        uint32_t slot = (uint32_t)((addr - 0x0a000000) / 0x200) & 31;
+        CHECK(!(seen & (1u << slot)));
+        seen |= 1u << slot;
+        CHECK(fdt_get_gic_irq(node, 0, &irq));
+        CHECK_EQ_U(irq, 32 + 16 + slot);
+    }
+    CHECK_EQ_U(count, 32);
+    CHECK_EQ_U(seen, 0xffffffffu);
+
+    int chosen = fdt_find_root_child("chosen");
+    CHECK(chosen != FDT_NODE_NONE);
+    CHECK(fdt_find_root_child("chose") == FDT_NODE_NONE);
+    CHECK(fdt_find_root_child("chosenx") == FDT_NODE_NONE);
+    const char *got = fdt_get_prop_str(chosen, "bootargs");
+    if (want_bootargs == NULL) {
+        CHECK(got == NULL);
+    } else {
+        CHECK(got != NULL && strcmp(got, want_bootargs) == 0);
+        if (got != NULL && strcmp(got, want_bootargs) != 0) {
+            fprintf(stderr, "bootargs: got \"%s\", want \"%s\"\n", got, want_bootargs);
+        }
+    }
+    const char *stdout_path = fdt_get_prop_str(chosen, "stdout-path");
+    CHECK(stdout_path != NULL && strncmp(stdout_path, "/pl011@", 7) == 0);
+    // Not a property of the root; no string where the value is not one.
+    CHECK(fdt_get_prop(0, "bootargs", NULL) == NULL);
+    uint32_t len = 0;
+    CHECK(fdt_get_prop(0, "#address-cells", &len) != NULL && len == 4);
+    CHECK(fdt_get_prop_str(fdt_find_compatible(FDT_NODE_NONE, "arm,cortex-a15-gic"), "interrupt-controller") == NULL);
+    // Handles that are no node.
+    CHECK(fdt_get_prop(-1, "reg", &len) == NULL);
+    CHECK(fdt_get_prop(uart + 4, "reg", &len) == NULL);
+    CHECK(fdt_get_prop(0x7ffffff0, "reg", &len) == NULL);
+    CHECK(!fdt_get_reg(FDT_NODE_NONE, 0, &addr, &size));
+    CHECK(!fdt_get_reg(uart, -1, &addr, &size));
+    exercise();
+}
+
+static void test_plain(void) {
+    blob_t raw = load(plain_path);
+    CHECK(fdt_init(raw.data, raw.size));
+    CHECK_EQ_U(fdt_total_size(), be32(raw.data + H_TOTAL));
+    check_virt_tree(NULL);
+    blob_t c = compact(&raw);
+    CHECK(fdt_init(c.data, c.size));
+    CHECK_EQ_U(fdt_total_size(), c.size);
+    check_virt_tree(NULL);
+    blob_t s = struct_last(&c);
+    CHECK(fdt_init(s.data, s.size));
+    check_virt_tree(NULL);
+    free(s.data);
+    free(c.data);
+    free(raw.data);
+}
+
+static void test_bootargs(void) {
+    blob_t raw = load(args_path);
+    blob_t c = compact(&raw);
+    free(raw.data);
+    CHECK(fdt_init(c.data, c.size));
+    check_virt_tree(bootargs);
+    free(c.data);
+}
+
+static void test_bad_headers(void) {
+    blob_t raw = load(plain_path);
+    blob_t good = compact(&raw);
+    free(raw.data);
+    CHECK(!fdt_init(NULL, 100));
+    expect_nothing();
+    CHECK(!fdt_init(good.data, 39));
+    expect_nothing();
+    struct {
+        int field;
+        uint32_t value;
+    } edits[] = {
+        { H_MAGIC, 0xd00dfeee },
+        { H_MAGIC, 0 },
+        { H_TOTAL, 0 },
+        { H_TOTAL, 39 },
+        { H_TOTAL, (uint32_t)good.size + 1 },
+        { H_TOTAL, 0xffffffff },
+        { H_OFF_STRUCT, (uint32_t)good.size + 1 },
+        { H_OFF_STRUCT, 0xffffffff },
+        { H_SIZE_STRUCT, (uint32_t)good.size },
+        { H_SIZE_STRUCT, 0xfffffff0 },
+        { H_OFF_STRINGS, 0xffffffff },
+        { H_SIZE_STRINGS, 0xfffffff0 },
+        { H_SIZE_STRINGS, (uint32_t)good.size },
+        { H_OFF_STRUCT, 0 }, // the structure block would start with the magic
+        { H_OFF_STRUCT, 44 }, // not at a BEGIN_NODE
+        { H_SIZE_STRUCT, 0 },
+        { H_SIZE_STRUCT, 3 },
+    };
+    for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); ++i) {
+        blob_t b = copy(good.data, good.size);
+        put_be32(b.data + edits[i].field, edits[i].value);
+        if (fdt_init(b.data, b.size)) {
+            fprintf(stderr, "accepted header edit %zu (field %d = 0x%x)\n", i, edits[i].field, edits[i].value);
+            CHECK(0);
+        }
+        expect_nothing();
+        free(b.data);
+    }
+    // A good init, then a failed one: the old tree is forgotten.
+    CHECK(fdt_init(good.data, good.size));
+    CHECK(!fdt_init(good.data, 10));
+    expect_nothing();
+    free(good.data);
+}
+
+// Every prefix of the blob: fdt_init must refuse it (the header says more).
+static void test_truncated(void) {
+    blob_t raw = load(plain_path);
+    blob_t good = compact(&raw);
+    free(raw.data);
+    for (size_t n = 0; n < good.size; ++n) {
+        blob_t b = copy(good.data, n);
+        if (fdt_init(b.data, n)) {
+            CHECK(0);
+            fprintf(stderr, "accepted a blob cut to %zu of %zu bytes\n", n, good.size);
+        }
+        expect_nothing();
+        free(b.data);
+    }
+    free(good.data);
+}
+
+// Prefixes whose header is rewritten to match: the structure block ends
+// anywhere, in a name, a property or between tokens. Lookups must end
+// without reading past the blob.
+static void test_truncated_consistent(void) {
+    blob_t raw = load(plain_path);
+    blob_t c = compact(&raw);
+    free(raw.data);
+    blob_t good = struct_last(&c);
+    free(c.data);
+    uint32_t off_struct = be32(good.data + H_OFF_STRUCT);
+    for (size_t n = off_struct; n < good.size; ++n) {
+        blob_t b = copy(good.data, n);
+        put_be32(b.data + H_TOTAL, (uint32_t)n);
+        put_be32(b.data + H_SIZE_STRUCT, (uint32_t)(n - off_struct));
+        if (fdt_init(b.data, n)) {
+            exercise();
+        } else {
+            expect_nothing();
+        }
+        free(b.data);
+    }
+    free(good.data);
+}
+
+static uint32_t rng_state = 0xC0FFEE;
+static uint32_t rnd(void) {
+    uint32_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return rng_state = x;
+}
+
+// Random damage to the structure block (and now and then the header).
+static void test_corrupt_random(void) {
+    blob_t raw = load(plain_path);
+    blob_t c = compact(&raw);
+    free(raw.data);
+    blob_t good = struct_last(&c);
+    free(c.data);
+    uint32_t off_struct = be32(good.data + H_OFF_STRUCT), size_struct = be32(good.data + H_SIZE_STRUCT);
+    static const uint32_t words[] = { 0, 1, 2, 3, 4, 9, 0xffffffff, 0x7fffffff, 0x80000000, 0xfffffffc, 0x1000, 12 };
+    int accepted = 0;
+    for (int iter = 0; iter < 4000; ++iter) {
+        blob_t b = copy(good.data, good.size);
+        int edits = 1 + rnd() % 6;
+        for (int e = 0; e < edits; ++e) {
+            uint32_t at = off_struct + (rnd() % size_struct & ~3u);
+            switch (rnd() % 4) {
+                case 0:
+                    b.data[off_struct + rnd() % size_struct] ^= 1u << (rnd() % 8);
+                    break;
+                case 1:
+                    put_be32(b.data + at, words[rnd() % (sizeof(words) / sizeof(words[0]))]);
+                    break;
+                case 2:
+                    put_be32(b.data + at, rnd());
+                    break;
+                default:
+                    if (rnd() % 8 == 0) {
+                        put_be32(b.data + 4 * (1 + rnd() % 9), words[rnd() % (sizeof(words) / sizeof(words[0]))]);
+                    } else {
+                        b.data[off_struct + rnd() % size_struct] = 0;
+                    }
+                    break;
+            }
+        }
+        if (fdt_init(b.data, b.size)) {
+            accepted++;
+            exercise();
+        } else {
+            expect_nothing();
+        }
+        free(b.data);
+        if (check_failures) {
+            fprintf(stderr, "  at iteration %d\n", iter);
+            break;
+        }
+    }
+    printf("  %d of 4000 damaged blobs accepted by fdt_init, all looked up\n", accepted);
+    free(good.data);
+}
+
+// Find the byte offset (in the structure block) of the FDT_PROP token of
+// `prop` in the first node compatible with `compat`.
+static uint32_t find_prop_token(const blob_t *b, const char *compat, const char *prop) {
+    CHECK(fdt_init(b->data, b->size));
+    int node = fdt_find_compatible(FDT_NODE_NONE, compat);
+    uint32_t len;
+    const uint8_t *value = fdt_get_prop(node, prop, &len);
+    CHECK(value != NULL);
+    if (value == NULL) {
+        return 0;
+    }
+    return (uint32_t)(value - b->data) - 12;
+}
+
+// A property whose length runs past the structure block must not be handed
+// out: callers read `len` bytes of it.
+static void test_prop_len_past_end(void) {
+    blob_t raw = load(plain_path);
+    blob_t c = compact(&raw);
+    free(raw.data);
+    blob_t good = struct_last(&c);
+    free(c.data);
+    static const uint32_t lens[] = { 0x7fffffff, 0xffffffff, 0x10000 };
+    static const char *props[] = { "compatible", "reg", "interrupts" };
+    for (size_t p = 0; p < 3; ++p) {
+        for (size_t l = 0; l < 3; ++l) {
+            blob_t b = copy(good.data, good.size);
+            uint32_t tok = find_prop_token(&b, "arm,pl011", props[p]);
+            put_be32(b.data + tok + 4, lens[l]);
+            if (fdt_init(b.data, b.size)) {
+                int uart = FDT_NODE_NONE;
+                // Look the node up without its compatible string when that is the damaged one.
+                uart = fdt_find_root_child("pl011");
+                uint32_t len = 0;
+                const uint8_t *v = fdt_get_prop(uart, props[p], &len);
+                if (v != NULL && (size_t)(v - b.data) + len > b.size) {
+                    fprintf(stderr, "fdt_get_prop(pl011, \"%s\") gives %u bytes at offset %zu of a %zu-byte blob\n",
+                        props[p], len, (size_t)(v - b.data), b.size);
+                    CHECK(0);
+                } else {
+                    exercise();
+                }
+            }
+            free(b.data);
+        }
+    }
+    // The last token of the structure block is a property header cut short.
+    blob_t b = copy(good.data, good.size);
+    uint32_t off_struct = be32(b.data + H_OFF_STRUCT), size_struct = be32(b.data + H_SIZE_STRUCT);
+    put_be32(b.data + off_struct + size_struct - 4, 3); // FDT_PROP where FDT_END was
+    if (fdt_init(b.data, b.size)) {
+        exercise();
+    }
+    free(b.data);
+    free(good.data);
+}
+
+// #address-cells / #size-cells from a damaged root, and indexes so large
+// that index * stride wraps around 32 bits: no lookup may leave the blob.
+static void test_cells_and_index_overflow(void) {
+    blob_t raw = load(plain_path);
+    blob_t c = compact(&raw);
+    free(raw.data);
+    blob_t good = struct_last(&c);
+    free(c.data);
+    static const uint32_t cells[][2] = {
+        { 2, 0x20000000 }, // stride 4 * 0x20000002 wraps to 8
+        { 1, 0x20000000 }, // stride 0x80000004: index 1 wraps to 8 bytes
+        { 0x40000000, 0 }, // stride wraps to 0
+        { 3, 0 }, { 0, 3 }, { 0xffffffff, 1 },
+    };
+    for (size_t k = 0; k < sizeof(cells) / sizeof(cells[0]); ++k) {
+        blob_t b = copy(good.data, good.size);
+        CHECK(fdt_init(b.data, b.size));
+        uint8_t *ac = (uint8_t *)fdt_get_prop(0, "#address-cells", NULL);
+        uint8_t *sc = (uint8_t *)fdt_get_prop(0, "#size-cells", NULL);
+        CHECK(ac != NULL && sc != NULL);
+        if (ac == NULL || sc == NULL) {
+            free(b.data);
+            break;
+        }
+        put_be32(ac, cells[k][0]);
+        put_be32(sc, cells[k][1]);
+        CHECK(fdt_init(b.data, b.size));
+        int uart = fdt_find_compatible(FDT_NODE_NONE, "arm,pl011");
+        uint64_t a, sz;
+        for (int i = 0; i < 4; ++i) {
+            if (fdt_get_reg(uart, i, &a, &sz)) {
+                // Only a layout that fits the 16-byte reg may give anything.
+                CHECK(cells[k][0] <= 2 && cells[k][1] <= 2);
+            }
+        }
+        free(b.data);
+    }
+    CHECK(fdt_init(good.data, good.size));
+    int uart = fdt_find_compatible(FDT_NODE_NONE, "arm,pl011");
+    uint32_t irq;
+    uint64_t a, sz;
+    CHECK(!fdt_get_gic_irq(uart, 0x15555555, &irq)); // (index + 1) * 12 wraps to 0
+    CHECK(!fdt_get_gic_irq(uart, 0x7fffffff, &irq));
+    CHECK(!fdt_get_reg(uart, 0x10000000, &a, &sz)); // (index + 1) * 16 wraps
+    CHECK(!fdt_get_reg(uart, 0x7fffffff, &a, &sz));
+    free(good.data);
+}
+
+static const test_case_t cases[] = {
+    { "plain", test_plain },
+    { "bootargs", test_bootargs },
+    { "bad_headers", test_bad_headers },
+    { "truncated", test_truncated },
+    { "truncated_consistent", test_truncated_consistent },
+    { "corrupt_random", test_corrupt_random },
+    { "prop_len_past_end", test_prop_len_past_end },
+    { "cells_and_index_overflow", test_cells_and_index_overflow },
+};
+
+int main(int argc, char **argv) {
+    if (argc == 2 && !strcmp(argv[1], "--list")) {
+        return run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
+    }
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s PLAIN.dtb ARGS.dtb BOOTARGS [case...]\n", argv[0]);
+        return 2;
+    }
+    plain_path = argv[1];
+    args_path = argv[2];
+    bootargs = argv[3];
+    return run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc - 3, argv + 3);
+}

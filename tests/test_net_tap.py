@@ -1,0 +1,397 @@
+"""The guest on a tap device in a network namespace that the test creates.
+
+Linux's own stack is the peer here: ping, curl against an HTTP server in the
+guest, and bulk TCP both ways with SHA-256 checks. With a tap backend (vnet
+header on) QEMU offers VIRTIO_NET_F_CSUM and GUEST_CSUM, so the guest hands
+TCP/UDP checksums to the host and receives frames marked NEEDS_CSUM: the bulk
+transfers exercise both directions of the checksum offload.
+
+Every address used is inside the namespace (192.168.77.0/24); the namespace,
+its tap device and QEMU are removed at the end, also on failure.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from netguest import NetGuest, TRANSPORTS
+
+HOST_IP = "192.168.77.1"
+GUEST_IP = "192.168.77.2"
+PREFIX = 24
+NETMASK = "255.255.255.0"
+TAP = "vtap0"
+NS_PREFIX = "mpvirt-tap-"
+HTTP_PORT = 8080
+BULK_PORT = 9100
+BULK_BYTES = 4 * 1024 * 1024
+BULK_BLOCK = 4096
+
+VIRTIO_NET_F_CSUM = 1 << 0
+VIRTIO_NET_F_GUEST_CSUM = 1 << 1
+
+
+def _skip_reason():
+    if os.geteuid() != 0:
+        return "needs root to create a network namespace and a tap device"
+    if shutil.which("ip") is None:
+        return "needs the `ip` tool (Debian package iproute2)"
+    if not os.path.exists("/dev/net/tun"):
+        return "needs /dev/net/tun for a tap device"
+    return None
+
+
+pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+
+
+def _need_tool(name, package):
+    if shutil.which(name) is None:
+        pytest.fail("`%s` is missing: install the Debian package %s (tools/setup.sh test)" % (name, package))
+
+
+def _run(*cmd, check=True, timeout=20):
+    r = subprocess.run(list(cmd), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s%s" % (" ".join(cmd), r.returncode, r.stdout, r.stderr))
+    return r
+
+
+def _remove_stale_namespaces():
+    """Namespaces an earlier, killed run of this file left behind (its pid is gone)."""
+    r = _run("ip", "netns", "list", check=False)
+    for line in r.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        if not name.startswith(NS_PREFIX):
+            continue
+        pid = name[len(NS_PREFIX):].split("-")[0]
+        if pid.isdigit() and not os.path.exists("/proc/%s" % pid):
+            _run("ip", "netns", "del", name, check=False)
+
+
+class TapNamespace:
+    """A network namespace with one tap device, 192.168.77.1/24 on the host side."""
+
+    _count = 0
+
+    def __init__(self):
+        TapNamespace._count += 1
+        self.name = "%s%d-%d" % (NS_PREFIX, os.getpid(), TapNamespace._count)
+        self.created = False
+
+    def __enter__(self):
+        _remove_stale_namespaces()
+        _run("ip", "netns", "add", self.name)
+        self.created = True
+        try:
+            self.ip("link", "set", "lo", "up")
+            # Persistent, so it exists (with its address) before QEMU opens it;
+            # QEMU turns the vnet header on when it attaches.
+            self.ip("tuntap", "add", "dev", TAP, "mode", "tap")
+            self.ip("addr", "add", "%s/%d" % (HOST_IP, PREFIX), "dev", TAP)
+            self.ip("link", "set", TAP, "up")
+        except Exception:
+            self.close()
+            raise
+        return self
+
+    def ip(self, *args):
+        return _run("ip", "-n", self.name, *args)
+
+    def exec_cmd(self, *cmd):
+        """A command line that runs cmd inside the namespace."""
+        return ["ip", "netns", "exec", self.name] + list(cmd)
+
+    def run(self, *cmd, timeout=30, check=False):
+        return _run(*self.exec_cmd(*cmd), timeout=timeout, check=check)
+
+    def close(self):
+        if self.created:
+            _run("ip", "-n", self.name, "link", "del", TAP, check=False)
+            _run("ip", "netns", "del", self.name, check=False)
+            self.created = False
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _die_with_parent():
+    """A command prefix that kills what it runs when the test process dies."""
+    return ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
+
+
+def set_static_address(g):
+    """Check the guest took its address from -append ip=...; True if it did."""
+    g.repl("import network")
+    got = g.repl("print(network.LAN().ifconfig()[0])").strip()
+    assert got == GUEST_IP, "the guest did not take ip= from its boot arguments: %r" % got
+    return True
+
+
+@pytest.fixture(params=TRANSPORTS)
+def tap_guest(request):
+    ns = TapNamespace()
+    g = None
+    with ns:
+        try:
+            g = NetGuest(
+                transport=request.param,
+                netdev="tap,id=n0,ifname=%s,script=no,downscript=no,vhost=off" % TAP,
+                append="ip=%s/%d,%s" % (GUEST_IP, PREFIX, HOST_IP),
+            )
+            # ip netns exec (and setpriv) exec QEMU in place: the Popen pid is
+            # QEMU's. With setpriv, QEMU also dies if pytest is killed.
+            g.cmd = ns.exec_cmd(*(_die_with_parent() + g.cmd))
+            g.start()
+            g.boot_banner = g.wait_prompt(timeout=20).decode(errors="replace")
+            g.bootarg_ip_ok = set_static_address(g)
+            g.ns = ns
+            yield g
+        finally:
+            if g is not None:
+                g.stop()
+
+
+def start_raw(g, code):
+    """Start code in the raw REPL without waiting for it to finish."""
+    g.enter_raw()
+    g.write(code.encode() + b"\x04")
+    g.read_until(b"OK", 10)
+
+
+def finish_raw(g, timeout):
+    """(stdout, stderr) of the code start_raw started, then back to the friendly REPL."""
+    out = g.read_until(b"\x04", timeout)[:-1]
+    err = g.read_until(b"\x04", timeout)[:-1]
+    g.read_until(b">", timeout)
+    g.exit_raw()
+    return out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def test_features_include_checksum_offload(tap_guest):
+    g = tap_guest
+    info = g.net_info()
+    assert info["version"] == (2 if g.transport == "modern" else 1)
+    assert info["device_features"] & VIRTIO_NET_F_CSUM and info["device_features"] & VIRTIO_NET_F_GUEST_CSUM
+    assert info["features"] & VIRTIO_NET_F_CSUM, "CSUM not negotiated: %#x" % info["features"]
+    assert info["features"] & VIRTIO_NET_F_GUEST_CSUM, "GUEST_CSUM not negotiated: %#x" % info["features"]
+    assert info["link_up"]
+
+
+def test_static_address_from_bootargs(tap_guest):
+    g = tap_guest
+    assert "network set-up from boot arguments failed" not in g.boot_banner, g.boot_banner
+    assert g.bootarg_ip_ok
+
+
+def test_linux_ping(tap_guest):
+    _need_tool("ping", "iputils-ping")
+    g = tap_guest
+    before = g.net_info()
+    r = g.ns.run("ping", "-c", "3", "-i", "0.3", "-W", "2", GUEST_IP, timeout=20)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert " 0% packet loss" in r.stdout, r.stdout
+    after = g.net_info()
+    assert after["rx_packets"] - before["rx_packets"] >= 3
+    assert after["rx_errors"] == before["rx_errors"]
+
+
+HTTP_SERVER = """
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', %(port)d))
+s.listen(2)
+s.settimeout(20)
+print('LISTENING')
+for n in range(%(requests)d):
+    c, a = s.accept()
+    c.settimeout(10)
+    req = b''
+    while b'\\r\\n\\r\\n' not in req and len(req) < 4096:
+        d = c.recv(512)
+        if not d:
+            break
+        req += d
+    path = req.split(b' ')[1] if req.count(b' ') >= 2 else b'?'
+    body = b'hello from the guest: ' + path + b'\\n'
+    head = 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: %%d\\r\\nConnection: close\\r\\n\\r\\n' %% len(body)
+    c.write(head.encode() + body)
+    c.close()
+    print('SERVED', path.decode())
+s.close()
+"""
+
+
+def test_curl_http_server_in_guest(tap_guest):
+    _need_tool("curl", "curl")
+    g = tap_guest
+    start_raw(g, HTTP_SERVER % {"port": HTTP_PORT, "requests": 2})
+    try:
+        g.read_until(b"LISTENING", 10)
+        bodies = []
+        for path in ("/", "/second"):
+            r = g.ns.run("curl", "-sS", "--max-time", "10", "http://%s:%d%s" % (GUEST_IP, HTTP_PORT, path), timeout=20)
+            assert r.returncode == 0, r.stderr
+            bodies.append(r.stdout)
+    finally:
+        out, err = finish_raw(g, 30)
+    assert err == "", err
+    assert bodies == ["hello from the guest: /\n", "hello from the guest: /second\n"]
+    assert "SERVED /" in out and "SERVED /second" in out, out
+
+
+# The server inside the namespace: reads BULK_BYTES from the guest, then sends
+# BULK_BYTES of its own; prints the digests. A packet socket on the tap counts
+# the TCP segments of the connection whose checksum is left for someone else
+# to finish (TP_STATUS_CSUMNOTREADY: CHECKSUM_PARTIAL in the kernel), per
+# direction: from the guest, that is its NEEDS_CSUM header; towards the guest,
+# the kernel hands QEMU partial checksums that reach the guest as NEEDS_CSUM.
+HOST_BULK_SERVER = r"""
+import hashlib, os, socket, struct, sys, threading, time
+host, port, nbytes, ifname = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+SOL_PACKET, PACKET_AUXDATA, TP_STATUS_CSUMNOTREADY, PACKET_OUTGOING = 263, 8, 1 << 3, 4
+counts = {"in": 0, "in_partial": 0, "out": 0, "out_partial": 0}
+stop = threading.Event()
+sniff = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(3))  # ETH_P_ALL: outgoing too
+sniff.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+sniff.bind((ifname, 0))
+sniff.settimeout(0.2)
+
+def sniffer():
+    end = time.monotonic() + 120
+    while not stop.is_set() and time.monotonic() < end:
+        try:
+            data, anc, _, addr = sniff.recvmsg(128, socket.CMSG_SPACE(20))
+        except socket.timeout:
+            continue
+        if addr[1] != 0x0800 or len(data) < 40 or data[9] != 6:
+            continue
+        ihl = (data[0] & 15) * 4
+        sport, dport = struct.unpack("!HH", data[ihl:ihl + 4])
+        if port not in (sport, dport):
+            continue
+        status = 0
+        for level, kind, value in anc:
+            if level == SOL_PACKET and kind == PACKET_AUXDATA:
+                status = struct.unpack_from("I", value)[0]
+        way = "out" if addr[2] == PACKET_OUTGOING else "in"
+        counts[way] += 1
+        if status & TP_STATUS_CSUMNOTREADY:
+            counts[way + "_partial"] += 1
+
+t = threading.Thread(target=sniffer, daemon=True)
+t.start()
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((host, port))
+srv.listen(1)
+srv.settimeout(30)
+print("READY", flush=True)
+c, _ = srv.accept()
+c.settimeout(60)
+h = hashlib.sha256()
+got = 0
+while got < nbytes:
+    d = c.recv(min(65536, nbytes - got))
+    if not d:
+        break
+    h.update(d)
+    got += len(d)
+print("RECEIVED", got, h.hexdigest(), flush=True)
+data = os.urandom(nbytes)
+print("SENDING", hashlib.sha256(data).hexdigest(), flush=True)
+c.sendall(data)
+c.settimeout(30)
+while c.recv(4096):  # until the guest closes
+    pass
+c.close()
+time.sleep(0.3)
+stop.set()
+t.join(5)
+print("SEGMENTS", counts["in"], counts["in_partial"], counts["out"], counts["out_partial"], flush=True)
+print("DONE", flush=True)
+"""
+
+GUEST_BULK_CLIENT = """
+import socket, hashlib
+base = bytes((i * 31 + 7) & 0xff for i in range(%(block)d))
+buf = bytearray(base)
+s = socket.socket()
+s.settimeout(60)
+s.connect(('%(host)s', %(port)d))
+for k in range(%(blocks)d):
+    buf[0:4] = k.to_bytes(4, 'big')
+    s.write(buf)
+print('SENT')
+h = hashlib.sha256()
+rbuf = bytearray(8192)
+mv = memoryview(rbuf)
+got = 0
+while got < %(nbytes)d:
+    n = s.readinto(rbuf)
+    if not n:
+        break
+    h.update(mv[:n])
+    got += n
+s.close()
+print('RECEIVED', got, ''.join('%%02x' %% b for b in h.digest()))
+"""
+
+
+def expected_guest_stream():
+    h = hashlib.sha256()
+    buf = bytearray((i * 31 + 7) & 0xFF for i in range(BULK_BLOCK))
+    for k in range(BULK_BYTES // BULK_BLOCK):
+        buf[0:4] = k.to_bytes(4, "big")
+        h.update(buf)
+    return h.hexdigest()
+
+
+def test_bulk_tcp_both_ways_with_checksum_offload(tap_guest):
+    g = tap_guest
+    before = g.net_info()
+    assert before["features"] & VIRTIO_NET_F_CSUM and before["features"] & VIRTIO_NET_F_GUEST_CSUM
+    server = subprocess.Popen(
+        g.ns.exec_cmd(*_die_with_parent(), sys.executable, "-c", HOST_BULK_SERVER, HOST_IP, str(BULK_PORT), str(BULK_BYTES), TAP),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert server.stdout.readline().strip() == "READY", server.stderr.read()
+        t0 = time.monotonic()
+        g.enter_raw()
+        out, err = g.raw_exec(
+            GUEST_BULK_CLIENT % {"block": BULK_BLOCK, "blocks": BULK_BYTES // BULK_BLOCK,
+                                 "host": HOST_IP, "port": BULK_PORT, "nbytes": BULK_BYTES},
+            timeout=180,
+        )
+        elapsed = time.monotonic() - t0
+        g.exit_raw()
+        host_out, host_err = server.communicate(timeout=40)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(5)
+    assert err == "", err
+    host = dict((line.split()[0], line.split()[1:]) for line in host_out.splitlines() if line.strip())
+    guest = dict((line.split()[0], line.split()[1:]) for line in out.splitlines() if line.strip())
+    # Guest -> Linux: checksums completed by the host from the guest's partial ones.
+    assert host["RECEIVED"] == [str(BULK_BYTES), expected_guest_stream()], (host_out, host_err)
+    # Linux -> guest: frames arrive with NEEDS_CSUM and the guest completes them.
+    assert guest["RECEIVED"] == [str(BULK_BYTES), host["SENDING"][0]], (out, host_out)
+    assert "DONE" in host
+    seg_in, seg_in_partial, seg_out, seg_out_partial = map(int, host["SEGMENTS"])
+    # The offload is in use both ways: most segments carry partial checksums.
+    assert seg_in_partial > seg_in // 2, "guest TX without NEEDS_CSUM: %s" % host["SEGMENTS"]
+    assert seg_out_partial > seg_out // 2, "guest RX without NEEDS_CSUM: %s" % host["SEGMENTS"]
+    after = g.net_info()
+    assert after["rx_errors"] == before["rx_errors"]
+    assert after["tx_errors"] == before["tx_errors"]
+    print("%s: %d bytes each way in %.1fs; segments from/to the guest %s (partial checksums %s/%s); "
+          "rx_packets +%d, tx_packets +%d, rx_dropped +%d" % (
+        g.transport, BULK_BYTES, elapsed, (seg_in, seg_out), seg_in_partial, seg_out_partial, after["rx_packets"] - before["rx_packets"],
+        after["tx_packets"] - before["tx_packets"], after["rx_dropped"] - before["rx_dropped"]))

@@ -1,0 +1,131 @@
+"""Host unit tests of the port's C that has no hardware dependency.
+
+tests/host/virtqueue_test.c drives ports/virt/virtqueue.c against a fake
+device; tests/host/fdt_test.c reads device trees QEMU dumps for its virt
+machine with ports/virt/fdt.c, and truncated or damaged copies of them. Both
+are built here with the host's `cc` under AddressSanitizer and UBSan, into
+build/host-tests/, and each test case runs as its own process.
+"""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from qemu_guest import ROOT
+
+BUILD = os.path.join(ROOT, "build", "host-tests")
+PORT = os.path.join(ROOT, "ports", "virt")
+HOST = os.path.join(ROOT, "tests", "host")
+CFLAGS = ["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-fno-omit-frame-pointer",
+          "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+SAN_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=1:halt_on_error=1:abort_on_error=0",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+}
+BOOTARGS = "ip=192.168.77.2/24,192.168.77.1 mac=52:54:00:12:34:56 x=\"quoted words\""
+
+VIRTQUEUE_CASES = [
+    "layout",
+    "single_buffer",
+    "chain_of_two",
+    "out_of_order",
+    "wraparound",
+    "full_ring",
+    "unknown_used_id",
+    "drain_loop_ends_after_unknown_id",
+    "notify_and_irq_flags",
+]
+
+FDT_CASES = [
+    "plain",
+    "bootargs",
+    "bad_headers",
+    "truncated",
+    "truncated_consistent",
+    "corrupt_random",
+    "prop_len_past_end",
+    "cells_and_index_overflow",
+]
+
+
+def _cc():
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.fail("no host C compiler `cc`: install the Debian package gcc")
+    return cc
+
+
+def _compile(name, sources):
+    os.makedirs(BUILD, exist_ok=True)
+    out = os.path.join(BUILD, name)
+    cmd = [_cc()] + CFLAGS + ["-I" + PORT, "-I" + HOST] + sources + ["-o", out]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        pytest.fail("building %s failed:\n%s\n%s%s" % (name, " ".join(cmd), r.stdout, r.stderr))
+    return out
+
+
+def _run_case(cmd, case, timeout=300):
+    env = dict(os.environ, **SAN_ENV)
+    r = subprocess.run(cmd + [case], capture_output=True, text=True, timeout=timeout, env=env)
+    output = r.stdout + r.stderr
+    if r.returncode != 0 or ("ok %s" % case) not in r.stdout.splitlines():
+        pytest.fail("%s %s exited %d:\n%s" % (os.path.basename(cmd[0]), case, r.returncode, output[-12000:]),
+                    pytrace=False)
+    return output
+
+
+def _listed(program):
+    r = subprocess.run([program, "--list"], capture_output=True, text=True, timeout=30)
+    return r.stdout.split()
+
+
+@pytest.fixture(scope="module")
+def virtqueue_prog():
+    return _compile("virtqueue_test", [os.path.join(HOST, "virtqueue_test.c"), os.path.join(PORT, "virtqueue.c")])
+
+
+def _dump_dtb(path, append=None):
+    cmd = ["qemu-system-arm", "-M", "virt,dumpdtb=" + path, "-cpu", "cortex-a15", "-m", "256M",
+           "-nic", "none", "-display", "none"]
+    if append is not None:
+        # -append needs a kernel; QEMU dumps the tree before running it.
+        kernel = os.path.join(BUILD, "empty-kernel.bin")
+        with open(kernel, "wb") as f:
+            f.write(b"\0" * 16)
+        cmd += ["-kernel", kernel, "-append", append]
+    if os.path.exists(path):
+        os.unlink(path)
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    if not os.path.exists(path):
+        pytest.fail("QEMU did not dump a DTB: %s\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
+
+
+@pytest.fixture(scope="module")
+def fdt_cmd():
+    prog = _compile("fdt_test", [os.path.join(HOST, "fdt_test.c"), os.path.join(PORT, "fdt.c")])
+    plain = os.path.join(BUILD, "virt-plain.dtb")
+    args = os.path.join(BUILD, "virt-bootargs.dtb")
+    _dump_dtb(plain)
+    _dump_dtb(args, BOOTARGS)
+    return [prog, plain, args, BOOTARGS]
+
+
+def test_virtqueue_case_list(virtqueue_prog):
+    assert _listed(virtqueue_prog) == list(VIRTQUEUE_CASES)
+
+
+@pytest.mark.parametrize("case", VIRTQUEUE_CASES)
+def test_virtqueue(virtqueue_prog, case):
+    print(_run_case([virtqueue_prog], case))
+
+
+def test_fdt_case_list(fdt_cmd):
+    assert _listed(fdt_cmd[0]) == list(FDT_CASES)
+
+
+@pytest.mark.parametrize("case", FDT_CASES)
+def test_fdt(fdt_cmd, case):
+    print(_run_case(fdt_cmd, case))
