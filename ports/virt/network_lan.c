@@ -22,6 +22,7 @@
 #include "lwip/prot/ip6.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
@@ -86,8 +87,28 @@ void virt_lwip_lock(void) {
     }
 }
 
+// Work lwIP leaves for the port to start (NO_SYS has no thread for it):
+// - packets queued on the loopback netif; each delivery can queue a reply
+//   (a SYN-ACK, an ACK), so go round a few times;
+// - data a socket refused because Python had not accepted it yet (modlwip
+//   refuses data on unaccepted connections): offer it again now, rather
+//   than at lwIP's next TCP timer 250 ms later.
+static void lan_deferred_work(void) {
+    for (int i = 0; i < 4; ++i) {
+        netif_poll_all();
+    }
+    for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL;) {
+        struct tcp_pcb *next = pcb->next; // the callback may free pcb
+        if (pcb->refused_data != NULL) {
+            tcp_process_refused_data(pcb);
+        }
+        pcb = next;
+    }
+}
+
 void virt_lwip_unlock(void) {
     if (--lan_lock_depth == 0) {
+        lan_deferred_work();
         mp_hal_irq_restore(lan_lock_saved);
     }
 }
@@ -277,6 +298,7 @@ static err_t lan_netif_init(struct netif *netif) {
 
 static void lan_timer_cb(soft_timer_entry_t *self) {
     sys_check_timeouts();
+    lan_deferred_work();
 }
 
 void network_lan_boot(void) {
@@ -368,7 +390,28 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(network_lan_ifconfig_obj, 1, 2, netwo
 
 static mp_obj_t network_lan_ipconfig(size_t n_args, const mp_obj_t *args, mp_map_t *kwargs) {
     lan_get(args[0]);
-    return mod_network_nic_ipconfig(&lan_netif, n_args - 1, args + 1, kwargs);
+    if (kwargs->used == 0 || n_args != 1) {
+        return mod_network_nic_ipconfig(&lan_netif, n_args - 1, args + 1, kwargs);
+    }
+    // MicroPython 1.25's setter reads the name of an addr4/addr6 keyword from
+    // args[0] rather than from the keyword itself, so hand it one keyword at
+    // a time with args[0] set to that name. dhcp4 goes first, so that turning
+    // DHCP off does not undo an address given in the same call.
+    for (int pass = 0; pass < 2; ++pass) {
+        for (size_t i = 0; i < kwargs->alloc; ++i) {
+            if (!mp_map_slot_is_filled(kwargs, i)) {
+                continue;
+            }
+            mp_map_elem_t elem = kwargs->table[i];
+            bool is_dhcp4 = mp_obj_str_get_qstr(elem.key) == MP_QSTR_dhcp4;
+            if ((pass == 0) != is_dhcp4) {
+                continue;
+            }
+            mp_map_t one = { .all_keys_are_qstrs = 1, .is_fixed = 1, .is_ordered = 1, .used = 1, .alloc = 1, .table = &elem };
+            mod_network_nic_ipconfig(&lan_netif, 0, &elem.key, &one);
+        }
+    }
+    return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(network_lan_ipconfig_obj, 1, network_lan_ipconfig);
 

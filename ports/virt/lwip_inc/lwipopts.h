@@ -45,6 +45,10 @@
 #define LWIP_IPV6_NUM_ADDRESSES         3
 #define LWIP_ND6_RDNSS_MAX_DNS_SERVERS  0
 #define LWIP_ICMP                       1
+// 127.0.0.1 inside the guest: packets queue on the loopback netif and are
+// delivered when the port polls it (network_lan.c).
+#define LWIP_NETIF_LOOPBACK             1
+#define LWIP_HAVE_LOOPIF                1
 #define LWIP_BROADCAST_PING             1
 #define LWIP_DNS_SECURE                 (LWIP_DNS_SECURE_RAND_XID | LWIP_DNS_SECURE_NO_MULTIPLE_OUTSTANDING | LWIP_DNS_SECURE_RAND_SRC_PORT)
 #define DNS_MAX_SERVERS                 (2)
