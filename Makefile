@@ -27,9 +27,16 @@ QEMU_ARGS = $(QEMU_MACHINE_ARGS) -m $(QEMU_MEM) -nographic \
 
 # `make run` networking: slirp user networking (guest 10.0.2.15 by DHCP, the
 # host is 10.0.2.2) and one forwarded port, 127.0.0.1:$(HOSTFWD_PORT) -> guest.
+# An APP's main.py may name its ports in lines "# hostfwd: tcp 8080".
 HOSTFWD_PORT ?= 8080
 VIRTIO_TRANSPORT ?= modern
-RUN_NET_ARGS = -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(HOSTFWD_PORT)-:$(HOSTFWD_PORT) \
+ifneq ($(APP),)
+APP_HOSTFWD := $(shell sed -n 's/^\# hostfwd: *\(tcp\|udp\) *\([0-9][0-9]*\) *$$/\1:127.0.0.1:\2-:\2/p' $(APP)/main.py 2>/dev/null)
+endif
+HOSTFWD ?= $(or $(APP_HOSTFWD),tcp:127.0.0.1:$(HOSTFWD_PORT)-:$(HOSTFWD_PORT))
+comma := ,
+space := $(subst ,, )
+RUN_NET_ARGS = -netdev user,id=n0$(subst $(space),,$(foreach f,$(HOSTFWD),$(comma)hostfwd=$(f))) \
 	-device virtio-net-device,netdev=n0
 ifeq ($(VIRTIO_TRANSPORT),modern)
 RUN_NET_ARGS += -global virtio-mmio.force-legacy=false
@@ -52,10 +59,10 @@ ifeq ($(MICROPY_TOP),$(DEPS)/micropython)
 endif
 
 firmware: deps
-	@$(MAKE) --no-print-directory -C ports/virt BOARD=$(BOARD) MICROPY_TOP=$(MICROPY_TOP) APP=$(APP) all
+	@$(MAKE) --no-print-directory -C ports/virt BOARD=$(BOARD) MICROPY_TOP=$(MICROPY_TOP) APP=$(if $(APP),$(abspath $(APP))) all
 
 run: firmware
-	@echo "Booting $(FIRMWARE): exit QEMU with Ctrl-A X; 127.0.0.1:$(HOSTFWD_PORT) reaches the guest's port $(HOSTFWD_PORT)"
+	@echo "Booting $(FIRMWARE): exit QEMU with Ctrl-A X; forwarded from the host: $(HOSTFWD)"
 	$(QEMU_SYSTEM) $(QEMU_ARGS) $(RUN_NET_ARGS) -kernel $(FIRMWARE) $(QEMU_EXTRA)
 
 test: setup-test firmware

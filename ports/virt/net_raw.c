@@ -18,6 +18,7 @@ static net_raw_frame_t net_raw_queue[NET_RAW_QUEUE_LEN];
 static volatile uint32_t net_raw_head; // next to pop
 static volatile uint32_t net_raw_tail; // next to push
 static volatile bool net_raw_on;
+static bool net_raw_notify_pending; // the scheduler was full: notify on the next push
 
 MP_REGISTER_ROOT_POINTER(mp_obj_t net_raw_callback);
 
@@ -38,8 +39,8 @@ bool net_raw_push(const uint8_t *frame, size_t len) {
     f->len = len;
     memcpy(f->data, frame, len);
     net_raw_tail++;
-    if (was_empty && MP_STATE_PORT(net_raw_callback) != MP_OBJ_NULL) {
-        mp_sched_schedule(MP_STATE_PORT(net_raw_callback), mp_const_none);
+    if ((was_empty || net_raw_notify_pending) && MP_STATE_PORT(net_raw_callback) != MP_OBJ_NULL) {
+        net_raw_notify_pending = !mp_sched_schedule(MP_STATE_PORT(net_raw_callback), mp_const_none);
     }
     return true;
 }
@@ -61,6 +62,7 @@ void net_raw_reset(void) {
     uint32_t state = mp_hal_irq_save();
     net_raw_on = false;
     net_raw_head = net_raw_tail = 0;
+    net_raw_notify_pending = false;
     MP_STATE_PORT(net_raw_callback) = MP_OBJ_NULL;
     mp_hal_irq_restore(state);
 }

@@ -1,0 +1,180 @@
+"""The example apps (examples/<name>/main.py, written with vnet), each frozen
+into its own firmware with `make APP=examples/<name>` and booted on both
+transports with the port forwarding its `# hostfwd:` line asks for.
+
+The firmware variants are built in build/<BOARD>-examples (the default
+build/<BOARD> is left alone). Every QEMU is killed when its test ends and
+every wait is bounded.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from netguest import TRANSPORTS, NetGuest, free_port
+from qemu_guest import BOARD, ROOT
+
+MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
+EXAMPLES = os.path.join(ROOT, "examples")
+BUILD = os.path.join(ROOT, "build", BOARD + "-examples")
+
+
+def hostfwd(name):
+    """[(proto, guest_port)] from the example's `# hostfwd: tcp 8080` lines."""
+    with open(os.path.join(EXAMPLES, name, "main.py")) as f:
+        return [(m.group(1), int(m.group(2))) for m in re.finditer(r"^# hostfwd: (tcp|udp) (\d+)$", f.read(), re.M)]
+
+
+def _make(args, what):
+    # As a user runs it, not as a sub-make of `make test`: no inherited flags,
+    # and no BUILD in the environment (see build_example).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "BUILD")}
+    cmd = ["make", "-j%d" % (os.cpu_count() or 1)] + args
+    r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1200)
+    if r.returncode != 0:
+        pytest.fail("%s failed: %s\n%s" % (what, " ".join(cmd), r.stdout.decode(errors="replace")[-3000:]))
+
+
+_built = {}
+
+
+def _build(name):
+    # The port's Makefile keeps BUILD=dir from MicroPython's mpy-cross sub-make.
+    _make(["-C", os.path.join(ROOT, "ports", "virt"), "BOARD=" + BOARD, "MICROPY_TOP=" + MICROPY_TOP,
+           "BUILD=" + BUILD, "APP=" + os.path.join(EXAMPLES, name)], "firmware with APP=examples/" + name)
+
+
+def build_example(name):
+    """firmware.elf with examples/<name> frozen in (its main.py runs at boot)."""
+    if name not in _built:
+        _build(name)
+        _built[name] = os.path.join(BUILD, name + ".elf")
+        shutil.copyfile(os.path.join(BUILD, "firmware.elf"), _built[name])
+    return _built[name]
+
+
+def boot_example(name, transport):
+    """(guest, {guest_port: host_port}) with the example running and listening."""
+    elf = build_example(name)
+    ports = {}
+    spec = "user,id=n0"
+    for proto, guest_port in hostfwd(name):
+        ports[guest_port] = free_port(proto)
+        spec += ",hostfwd=%s:127.0.0.1:%d-:%d" % (proto, ports[guest_port], guest_port)
+    g = NetGuest(transport=transport, netdev=spec, firmware=elf)
+    try:
+        g.start()
+        banner = g.read_until(b"listening on", timeout=30)
+        banner += g.read_until(b"\n", timeout=5)
+    except BaseException:
+        g.stop()
+        raise
+    return g, ports, banner
+
+
+def stop_app(g):
+    """Ctrl-C ends the app: back at the REPL."""
+    g.write(b"\x03")
+    out = g.read_until(b">>> ", timeout=10)
+    assert b"KeyboardInterrupt" in out
+
+
+def test_every_example_has_a_test_and_a_hostfwd_line():
+    names = sorted(os.listdir(EXAMPLES))
+    assert names == ["http_server", "tcp_echo", "udp_responder"]
+    assert {n: hostfwd(n) for n in names} == {
+        "http_server": [("tcp", 8080)], "tcp_echo": [("tcp", 7000)], "udp_responder": [("udp", 9000)]}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_tcp_echo(transport):
+    g, ports, _ = boot_example("tcp_echo", transport)
+    try:
+        for round_ in range(2):  # one client after another
+            with socket.create_connection(("127.0.0.1", ports[7000]), timeout=10) as c:
+                data = bytes(range(256)) * 400 + b"round %d" % round_
+                c.sendall(data)
+                got = b""
+                while len(got) < len(data):
+                    chunk = c.recv(65536)
+                    assert chunk, "connection closed after %d bytes" % len(got)
+                    got += chunk
+                assert got == data
+            g.read_until(b"closed", timeout=10)
+        stop_app(g)
+    finally:
+        g.stop()
+
+
+def _http_get(port, path):
+    """(status, body) the way a user would fetch it: curl, or Python's http.client without it."""
+    url = "http://127.0.0.1:%d%s" % (port, path)
+    if shutil.which("curl"):
+        r = subprocess.run(["curl", "-sS", "--max-time", "15", "-o", "-", "-w", "\n%{http_code}", url],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        assert r.returncode == 0, r.stderr
+        body, _, status = r.stdout.decode().rpartition("\n")
+        return int(status), body
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_http_server(transport):
+    g, ports, banner = boot_example("http_server", transport)
+    try:
+        assert b"http://10.0.2.15:8080/" in banner
+        for n in (1, 2):
+            status, body = _http_get(ports[8080], "/")
+            assert status == 200
+            assert "<h1>Hello from MicroPython on QEMU virt</h1>" in body
+            assert "request %d, MAC 52:54:00:12:34:56" % n in body
+        status, body = _http_get(ports[8080], "/missing")
+        assert (status, body) == (404, "no such page: /missing\n")
+        g.read_until(b"GET /missing", timeout=10)
+        stop_app(g)
+    finally:
+        g.stop()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_udp_responder(transport):
+    g, ports, banner = boot_example("udp_responder", transport)
+    try:
+        assert b"udp 10.0.2.15:9000" in banner
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(5)
+            for n, msg in enumerate((b"hello", b"x" * 1400, b""), 1):
+                s.sendto(msg, ("127.0.0.1", ports[9000]))
+                data, peer = s.recvfrom(2048)
+                assert data == b"ack %d: " % n + msg
+                assert peer == ("127.0.0.1", ports[9000])
+        g.read_until(b"0 bytes from 10.0.2.2", timeout=10)
+        stop_app(g)
+    finally:
+        g.stop()
+
+
+def test_switching_app_refreezes_main():
+    """`make APP=examples/udp_responder` right after `make APP=examples/tcp_echo`, in one build dir."""
+    _build("tcp_echo")
+    _build("udp_responder")
+    _built.pop("udp_responder", None)
+    g = NetGuest(firmware=os.path.join(BUILD, "firmware.elf"))
+    try:
+        g.start()
+        banner = g.read_until(b"listening on", timeout=30)
+    finally:
+        g.stop()
+    assert banner.endswith(b"udp_responder: listening on"), banner
