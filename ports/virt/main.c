@@ -33,6 +33,9 @@
 #define VIRT_GICC_BASE_DEFAULT (0x08010000)
 #define VIRT_RAM_SIZE_DEFAULT (128 * 1024 * 1024)
 #define VIRT_DTB_MAX_SIZE (2 * 1024 * 1024)
+// gc.c sizes an area's tables as bytes * 8 in a size_t: keep each heap area
+// well under 512 MiB and add the rest of RAM as further areas.
+#define VIRT_GC_AREA_MAX (256 * 1024 * 1024)
 
 // Keep this much of the stack unused by Python for C code and interrupts.
 #define VIRT_STACK_MARGIN (8 * 1024)
@@ -105,7 +108,13 @@ void virt_main(const void *dtb) {
     for (;;) {
         mp_stack_set_top(_estack);
         mp_stack_set_limit(_estack - _sstack - VIRT_STACK_MARGIN);
-        gc_init(_heap_start, heap_end);
+        uint8_t *area_end = heap_end - _heap_start > VIRT_GC_AREA_MAX ? _heap_start + VIRT_GC_AREA_MAX : heap_end;
+        gc_init(_heap_start, area_end);
+        while (area_end < heap_end) {
+            uint8_t *start = area_end;
+            area_end = heap_end - start > VIRT_GC_AREA_MAX ? start + VIRT_GC_AREA_MAX : heap_end;
+            gc_add(start, area_end);
+        }
         mp_init();
         readline_init0();
         mod_network_init();

@@ -19,6 +19,7 @@
 
 // Memory.
 #define MICROPY_ENABLE_GC                   (1)
+#define MICROPY_GC_SPLIT_HEAP               (1) // RAM above 256 MiB: more areas
 #define MICROPY_ENABLE_FINALISER            (1)
 #define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF (1)
 #define MICROPY_EMERGENCY_EXCEPTION_BUF_SIZE (256)
@@ -59,6 +60,8 @@
 #define MICROPY_PY_MACHINE_BARE_METAL_FUNCS (1)
 #define MICROPY_PY_MACHINE_DISABLE_IRQ_ENABLE_IRQ (1)
 #define MICROPY_PY_MACHINE_TIMER            (1)
+#define MICROPY_PY_MACHINE_EXTRA_GLOBALS \
+    { MP_ROM_QSTR(MP_QSTR_Timer), MP_ROM_PTR(&machine_timer_type) },
 #define MICROPY_PY_MACHINE_PIN_BASE         (1)
 #define MICROPY_PY_SELECT                   (1)
 #define MICROPY_PY_ASYNCIO                  (1)
