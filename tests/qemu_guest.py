@@ -86,6 +86,25 @@ class Guest:
             self.proc.wait(timeout=10)
             self.proc.stdout.close()
 
+    def detach(self):
+        """Close our end of the serial pty so another program (mpremote) can use it."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self.buf = b""
+
+    def attach(self):
+        """Reopen the serial pty after detach()."""
+        if self.fd is None:
+            self._open_pty(self.pty)
+
+    def cpu_seconds(self):
+        """CPU time (user + system) the QEMU process has used so far."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        # Fields 14 and 15 of proc(5) (utime, stime), counted after "(comm)".
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def wait_exit(self, timeout=10):
         """The QEMU exit status, once the guest has ended it."""
         try:

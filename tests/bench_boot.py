@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Boot-time benchmark: milliseconds from starting QEMU to the first ">>> ".
+
+Boots the firmware and a minimal "floor" image (tests/bench/floor.S: it only
+writes ">>> " to the UART) alternately, with the same QEMU arguments, and
+reports the median, minimum and maximum of each and the ratio of the medians.
+The floor is what QEMU itself costs (process start, machine set-up, ELF load),
+so the ratio shows what the firmware adds on top. QEMU's CPU time up to the
+prompt is reported beside the wall time: other jobs on the host disturb it
+less.
+
+The serial port is QEMU's stdio on a pipe rather than a pty: nothing has to
+connect to it, and no output can be lost before a reader opens it.
+
+    tests/bench_boot.py --firmware build/VIRT_ARM/firmware.elf --json build/bench.json
+"""
+
+import argparse
+import json
+import os
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLOOR_SRC = os.path.join(ROOT, "tests", "bench", "floor.S")
+LOAD_ADDR = "0x40200000"  # where boards/VIRT_ARM/memmap.ld links the firmware
+PROMPT = b">>> "
+QEMU = "qemu-system-arm"
+QEMU_ARGS = ["-M", "virt", "-cpu", "cortex-a15", "-m", "128M",
+             "-display", "none", "-monitor", "none", "-nic", "none", "-serial", "stdio"]
+TARGET_RATIO = 1.3
+
+
+def build_floor(out_dir, cc):
+    """Assemble and link the floor image into out_dir; returns its path."""
+    os.makedirs(out_dir, exist_ok=True)
+    elf = os.path.join(out_dir, "floor.elf")
+    if os.path.exists(elf) and os.path.getmtime(elf) >= os.path.getmtime(FLOOR_SRC):
+        return elf
+    cmd = [cc, "-mcpu=cortex-a15", "-nostdlib", "-nostartfiles", "-static",
+           "-Wl,-Ttext=" + LOAD_ADDR, "-Wl,-e,_start", "-Wl,--build-id=none",
+           "-o", elf, FLOOR_SRC]
+    subprocess.run(cmd, check=True, timeout=60)
+    return elf
+
+
+def cpu_ms(pid):
+    """CPU time all of a process's threads have had so far, in ms (schedstat:
+    nanosecond resolution, unlike the clock ticks of /proc/PID/stat)."""
+    total = 0
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    total += int(f.read().split()[0])
+            except OSError:
+                pass  # the thread has just ended
+    except OSError:
+        return None
+    return total / 1e6
+
+
+def boot_once(image, timeout):
+    """(wall, cpu): milliseconds from just before QEMU starts to PROMPT on its
+    serial, and the CPU time QEMU had used by then."""
+    cmd = [QEMU] + QEMU_ARGS + ["-kernel", image]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        fd = proc.stdout.fileno()
+        seen = b""
+        deadline = t0 + timeout
+        while PROMPT not in seen:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise RuntimeError("%s: no prompt within %ss; got %r" % (image, timeout, seen[-200:]))
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    err = proc.stderr.read1(2000) if proc.poll() is not None else b""
+                    raise RuntimeError("%s: QEMU exited (%s) before the prompt: %r %r"
+                                       % (image, proc.returncode, seen[-200:], err))
+                seen = seen[-len(PROMPT):] + chunk
+        wall = (time.perf_counter() - t0) * 1000.0
+        return wall, cpu_ms(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        for f in (proc.stdin, proc.stdout, proc.stderr):
+            f.close()
+
+
+def summary(samples):
+    return {
+        "median_ms": round(statistics.median(samples), 2),
+        "min_ms": round(min(samples), 2),
+        "max_ms": round(max(samples), 2),
+        "runs_ms": [round(s, 2) for s in samples],
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--firmware", required=True, help="firmware ELF to boot")
+    ap.add_argument("--json", help="write the figures to this file")
+    ap.add_argument("--runs", type=int, default=31, help="measured boots of each image (>= 10)")
+    ap.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per boot")
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "bench"),
+                    help="where the floor image is built")
+    ap.add_argument("--cc", default="arm-none-eabi-gcc")
+    ap.add_argument("--max-ratio", type=float,
+                    help="exit with status 1 if the ratio of medians exceeds this")
+    args = ap.parse_args()
+
+    if args.runs < 10:
+        ap.error("--runs must be at least 10")
+    if not os.path.exists(args.firmware):
+        ap.error("no firmware at %s" % args.firmware)
+    if shutil.which(QEMU) is None:
+        ap.error("%s not found" % QEMU)
+
+    floor = build_floor(args.build_dir, args.cc)
+    images = {"firmware": os.path.abspath(args.firmware), "floor": floor}
+
+    # One unmeasured boot each warms the page cache; then alternate the two
+    # so that any drift in the host's load affects both alike.
+    for image in images.values():
+        boot_once(image, args.timeout)
+    samples = {name: [] for name in images}
+    cpu = {name: [] for name in images}
+    for _ in range(args.runs):
+        for name, image in images.items():
+            wall, used = boot_once(image, args.timeout)
+            samples[name].append(wall)
+            if used is not None:
+                cpu[name].append(used)
+
+    fw, fl = summary(samples["firmware"]), summary(samples["floor"])
+    # CPU time is less disturbed than wall time by other jobs on the host.
+    for s, name in ((fw, "firmware"), (fl, "floor")):
+        s["cpu_median_ms"] = round(statistics.median(cpu[name]), 2) if cpu[name] else None
+    ratio = fw["median_ms"] / fl["median_ms"]
+    version = subprocess.run([QEMU, "--version"], capture_output=True, text=True,
+                             timeout=30).stdout.splitlines()[0]
+    result = {
+        "metric": "ms from QEMU process start to the first %r on the serial" % PROMPT.decode(),
+        "runs": args.runs,
+        "qemu": version,
+        "qemu_args": QEMU_ARGS,
+        "firmware": dict(path=images["firmware"], **fw),
+        "floor": dict(path=floor, **fl),
+        "ratio": round(ratio, 3),
+        "cpu_ratio": (round(fw["cpu_median_ms"] / fl["cpu_median_ms"], 3)
+                      if fw["cpu_median_ms"] and fl["cpu_median_ms"] else None),
+        "target_ratio": TARGET_RATIO,
+        "target_met": ratio <= TARGET_RATIO,
+    }
+
+    print("boot to first prompt, %d runs each (%s)" % (args.runs, version))
+    for name, s in (("firmware", fw), ("floor", fl)):
+        print("  %-8s median %7.1f ms   min %7.1f   max %7.1f   (QEMU CPU time: median %.1f ms)"
+              % (name, s["median_ms"], s["min_ms"], s["max_ms"], s["cpu_median_ms"] or 0))
+    print("  ratio    %.3f (target <= %.1f: %s); of CPU times %s"
+          % (ratio, TARGET_RATIO, "met" if ratio <= TARGET_RATIO else "NOT met", result["cpu_ratio"]))
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+        print("  written to %s" % args.json)
+    if args.max_ratio is not None and ratio > args.max_ratio:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""The board as a whole, in QEMU: exit status, heap sizing, RTC, idle CPU,
+mpremote over the serial pty, reset, identity, sleep and timers.
+
+Every QEMU started here is killed when its test ends, pass or fail, and every
+wait is bounded in time.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from qemu_guest import BOARD, FIRMWARE, QEMU_BOARDS, ROOT, SEMIHOSTING, Guest
+
+MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
+MPREMOTE = os.path.join(os.path.dirname(sys.executable), "mpremote")
+MiB = 1024 * 1024
+
+
+# Firmware with a user app frozen in (make APP=dir).
+
+def _make_env():
+    # Run the port's make as a user would, not as a sub-make of `make test`.
+    env = dict(os.environ)
+    for var in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "BUILD"):
+        env.pop(var, None)
+    return env
+
+
+def _run_make(args, what):
+    cmd = ["make", "-j%d" % (os.cpu_count() or 1)] + args
+    r = subprocess.run(cmd, env=_make_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=900)
+    if r.returncode != 0:
+        pytest.fail("%s failed (%d): %s\n%s" % (what, r.returncode, " ".join(cmd),
+                                                r.stdout.decode(errors="replace")[-3000:]))
+
+
+def build_app_firmware(app_dir, build_dir):
+    """Build ports/virt with APP=app_dir into build_dir, leaving build/<BOARD> alone."""
+    # BUILD on the port's command line is passed on to the sub-make that
+    # builds mpy-cross, which would then compile it into build_dir (and fail).
+    # Building mpy-cross first, without BUILD, means that sub-make never runs.
+    if not os.path.exists(os.path.join(MICROPY_TOP, "mpy-cross", "build", "mpy-cross")):
+        _run_make(["-C", os.path.join(MICROPY_TOP, "mpy-cross")], "building mpy-cross")
+    _run_make(["-C", os.path.join(ROOT, "ports", "virt"), "BOARD=" + BOARD,
+               "MICROPY_TOP=" + MICROPY_TOP, "BUILD=" + str(build_dir), "APP=" + str(app_dir)],
+              "building firmware with APP=%s" % app_dir)
+    return os.path.join(str(build_dir), "firmware.elf")
+
+
+APPS = {
+    "exit3": "import sys\nprint('app: exit 3')\nsys.exit(3)\n",
+    "exit0": "import sys\nprint('app: exit')\nsys.exit()\n",
+}
+
+
+@pytest.fixture(scope="session")
+def app_firmware(tmp_path_factory):
+    """{name: firmware.elf} for each app in APPS, built in one scratch build dir
+    (so the second build also checks that switching APP refreezes)."""
+    top = tmp_path_factory.mktemp("apps")
+    build = top / "build"
+    images = {}
+    for name, source in APPS.items():
+        app = top / name
+        app.mkdir()
+        (app / "main.py").write_text(source)
+        elf = build_app_firmware(app, build)
+        images[name] = str(top / (name + ".elf"))
+        shutil.copyfile(elf, images[name])
+    return images
+
+
+def run_to_exit(firmware, semihosting=True, timeout=30):
+    """Boot with the plain documented command (without a NIC, to stay
+    hermetic); returns (status, console output)."""
+    cmd = list(QEMU_BOARDS[BOARD]) + ["-m", "128M", "-nographic", "-nic", "none"]
+    cmd += SEMIHOSTING if semihosting else []
+    cmd += ["-kernel", firmware]
+    # subprocess.run kills QEMU on a timeout or any other exception.
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=timeout)
+    return r.returncode, r.stdout.decode(errors="replace")
+
+
+def test_exit_status_from_main_py(app_firmware):
+    status, out = run_to_exit(app_firmware["exit3"])
+    assert "app: exit 3" in out
+    assert status == 3, out
+
+
+def test_exit_status_zero(app_firmware):
+    status, out = run_to_exit(app_firmware["exit0"])
+    assert "app: exit" in out
+    assert status == 0, out
+
+
+def test_exit_without_semihosting_powers_off(app_firmware):
+    # No semihosting: the firmware powers the machine off through PSCI.
+    status, out = run_to_exit(app_firmware["exit3"], semihosting=False)
+    assert "app: exit 3" in out
+    assert status == 0, out
+
+
+# Heap sized from the RAM in the device tree.
+
+def _mem_free(mem):
+    with Guest(mem=mem) as g:
+        g.wait_prompt(timeout=20)
+        out = g.repl("import gc; gc.collect(); print(gc.mem_free())")
+    return int(out.strip())
+
+
+def test_heap_follows_ram_size():
+    small, large = _mem_free("64M"), _mem_free("512M")
+    assert 40 * MiB < small < 64 * MiB
+    # gc's allocation tables take a few percent of what is added.
+    grown = large - small
+    assert 0.9 * 448 * MiB <= grown <= 448 * MiB, (small, large)
+
+
+def test_heap_beyond_512M():
+    base, odd, large = _mem_free("512M"), _mem_free("520M"), _mem_free("1G")
+    assert 0.9 * 8 * MiB <= odd - base <= 8 * MiB, (base, odd)
+    assert 0.9 * 512 * MiB <= large - base <= 512 * MiB, (base, large)
+
+
+# Wall-clock time from the PL031.
+
+def test_rtc_matches_host(guest):
+    guest.repl("import time")
+    before = time.time()
+    out = guest.repl("t1 = time.time(); lt = time.localtime(); t2 = time.time(); ns = time.time_ns(); print(t1, t2, ns, lt, time.mktime(lt))")
+    after = time.time()
+    m = re.fullmatch(r"(\d+) (\d+) (\d+) (\([\d, ]+\)) (\d+)", out.strip())
+    assert m, out
+    t1, t2, ns = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    lt = tuple(int(x) for x in m.group(4).strip("()").split(","))
+    # time.time() is whole seconds: it may trail the host by just under one.
+    assert before - 2 <= t1 <= t2 <= after + 2
+    assert before - 2 <= ns / 1e9 <= after + 2
+    # localtime is UTC, read between t1 and t2, and mktime inverts it.
+    assert lt in (tuple(time.gmtime(t1))[:8], tuple(time.gmtime(t2))[:8])
+    assert t1 <= int(m.group(5)) <= t2
+
+
+# Idle: the CPU waits in WFI at the REPL.
+
+def test_idle_cpu_is_low(guest):
+    time.sleep(1)  # let start-up settle
+    c0, t0 = guest.cpu_seconds(), time.monotonic()
+    time.sleep(5)
+    c1, t1 = guest.cpu_seconds(), time.monotonic()
+    load = (c1 - c0) / (t1 - t0)
+    assert load < 0.05, "QEMU used %.1f%% of a core while idle" % (load * 100)
+    assert guest.repl("1 + 1").strip() == "2"
+
+
+# mpremote over QEMU's serial pty.
+
+def mpremote(guest, *args, timeout=60):
+    r = subprocess.run([MPREMOTE, "connect", guest.pty] + list(args), stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=timeout)
+    return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+
+def test_mpremote(guest, tmp_path):
+    guest.detach()
+    assert mpremote(guest, "exec", "print(1+1)") == (0, "2\r\n", "")
+    assert mpremote(guest, "eval", "6*7") == (0, "42\r\n", "")
+    script = tmp_path / "script.py"
+    script.write_text("import sys\nprint('script on', sys.platform)\n")
+    assert mpremote(guest, "run", str(script)) == (0, "script on virt\r\n", "")
+
+    # Without `resume` mpremote soft-resets first (clearing state); with it, not.
+    assert mpremote(guest, "exec", "x = 5")[0] == 0
+    assert mpremote(guest, "resume", "exec", "print(x)") == (0, "5\r\n", "")
+    assert mpremote(guest, "resume", "eval", "x") == (0, "5\r\n", "")
+    rc, out, err = mpremote(guest, "eval", "x")
+    assert rc == 1 and "NameError" in out + err
+
+    # mpremote leaves the friendly REPL behind, still working.
+    guest.attach()
+    guest.write("\r")
+    guest.wait_prompt()
+    assert guest.repl("print('after mpremote')").strip() == "after mpremote"
+
+
+# Reset, identity, sleep, timers.
+
+def test_machine_reset_reboots(guest):
+    guest.repl("marker = 1")
+    guest.write("import machine; machine.reset()\r")
+    out = guest.read_until(b"MicroPython v", timeout=20)
+    guest.wait_prompt(timeout=20)
+    assert b"Traceback" not in out
+    assert guest.proc.poll() is None  # a reset, not a power-off
+    assert "NameError" in guest.repl("marker")
+
+
+def test_identity(guest):
+    guest.repl("import sys, os, machine")
+    assert guest.repl("sys.platform").strip() == "'virt'"
+    assert "Cortex-A15" in guest.repl("print(os.uname().machine)")
+    assert guest.repl("f = machine.freq(); print(type(f) is int and f > 0)").strip() == "True"
+    assert guest.repl("u = machine.unique_id(); print(type(u) is bytes and len(u) > 0)").strip() == "True"
+
+
+def test_sleep_ms(guest):
+    guest.repl("import time")
+    t0 = time.monotonic()
+    out = guest.repl("t = time.ticks_ms(); time.sleep_ms(200); print(time.ticks_diff(time.ticks_ms(), t))")
+    host = time.monotonic() - t0
+    assert 0.2 <= host <= 0.4, host
+    assert 200 <= int(out.strip()) <= 300, out
+
+
+def test_machine_timer_periodic(guest):
+    guest.repl("import machine, time")
+    guest.repl("n = []")
+    out = guest.repl("tim = machine.Timer(-1, mode=machine.Timer.PERIODIC, period=50, callback=lambda t: n.append(1))")
+    assert out == "", out
+    # The callbacks must run while the REPL sits idle waiting for input.
+    time.sleep(1.0)
+    fired = int(guest.repl("tim.deinit(); print(len(n))").strip())
+    assert 10 <= fired <= 25, fired
+    out = guest.repl("c = len(n); time.sleep_ms(200); print(len(n) - c)")
+    assert out.strip() == "0"
+    # One-shot fires once.
+    guest.repl("m = []")
+    guest.repl("t1 = machine.Timer(-1, mode=machine.Timer.ONE_SHOT, period=20, callback=lambda t: m.append(1))")
+    assert guest.repl("time.sleep_ms(200); print(len(m))").strip() == "1"
