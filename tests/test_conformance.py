@@ -1,0 +1,336 @@
+"""MicroPython's own test suite (tests/run-tests.py) against the firmware.
+
+run-tests.py boots the firmware in QEMU (its `execpty:` target: QEMU prints
+the serial pty, run-tests talks raw REPL over it) and runs every test of the
+directories below, comparing output with CPython's or with the .exp files.
+
+Each part is one pytest test:
+
+  bytecode    the test directories, compiled on the board
+  via-mpy     the same, compiled to .mpy with mpy-cross first
+  native      the same, via .mpy with the native emitter (Thumb-2)
+  small-heap  the tests that fill the whole heap, on a 16 MiB guest
+  small-heap-native  the same, via .mpy with the native emitter
+
+A part fails if run-tests.py reports a failure that tests/conformance_skip.txt
+does not list, or if run-tests.py itself does not finish. Counts are printed
+and saved in build/conformance.json; failed tests' .exp/.out files are in
+build/conformance/<part>/.
+
+By default all parts but via-mpy run; CONFORMANCE_PARTS=all runs every part,
+CONFORMANCE_PARTS=bytecode,via-mpy (say) only those.
+"""
+
+import difflib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from qemu_guest import BOARD, FIRMWARE, QEMU_BOARDS, ROOT, SEMIHOSTING
+
+MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
+TESTS_DIR = os.path.join(MICROPY_TOP, "tests")
+MPY_CROSS = os.environ.get("MICROPY_MPYCROSS") or os.path.join(
+    MICROPY_TOP, "mpy-cross", "build", "mpy-cross"
+)
+SKIP_LIST = os.path.join(ROOT, "tests", "conformance_skip.txt")
+RESULTS_DIR = os.path.join(ROOT, "build", "conformance")
+RESULTS_JSON = os.path.join(ROOT, "build", "conformance.json")
+
+# What applies to a bare-metal board with no filesystem and no threads.
+# Not run: thread (no _thread), cmdline and ports/unix (unix port only),
+# net_* and multi_* (need peers or the internet), extmod_hardware (needs
+# wired-up peripherals), perf_bench and internal_bench (benchmarks).
+TEST_DIRS = [
+    "basics",
+    "micropython",
+    "misc",
+    "extmod",
+    "float",
+    "stress",
+    "import",
+    "io",
+    "unicode",
+    "inlineasm/thumb",
+]
+
+# Tests that fill the whole heap: with 128 MiB that takes longer than
+# run-tests.py's fixed 10 s per test, so they run on a smaller guest.
+SMALL_HEAP_TESTS = ["basics/memoryerror.py", "micropython/extreme_exc.py"]
+
+# name: (run-tests.py arguments, guest RAM, what to run, timeout in seconds).
+# Timeouts: bytecode took 160-350 s and native 230-380 s on a busy 2-core machine.
+PARTS = {
+    "bytecode": ([], "128M", TEST_DIRS, 900),
+    "via-mpy": (["--via-mpy"], "128M", TEST_DIRS, 900),
+    "native": (["--via-mpy", "--emit", "native"], "128M", TEST_DIRS, 900),
+    "small-heap": ([], "16M", SMALL_HEAP_TESTS, 120),
+    "small-heap-native": (["--via-mpy", "--emit", "native"], "16M", SMALL_HEAP_TESTS, 120),
+}
+
+# Run by default: ~7 min on a 2-core machine. via-mpy (~3.5 min more) checks
+# mpy-cross and the .mpy loader with bytecode, which the native parts also
+# load; CONFORMANCE_PARTS=all adds it.
+DEFAULT_PARTS = ["bytecode", "native", "small-heap", "small-heap-native"]
+SELECTED = [p.strip() for p in os.environ.get("CONFORMANCE_PARTS", ",".join(DEFAULT_PARTS)).split(",")]
+SELECTED = list(PARTS) if "all" in SELECTED else [p for p in SELECTED if p]
+
+RESULT_LINE = re.compile(r"^(pass|FAIL|skip)  (\S+)")
+
+
+def read_skip_list(path=SKIP_LIST):
+    """{part or None (all parts): {test: reason}} from the skip list.
+
+    Each entry is `[part,part] dir/test.py  # reason`; the [parts] prefix is
+    optional (no prefix: every part) and the reason is required.
+    """
+    skips = {}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            entry, _, reason = line.partition("#")
+            entry, reason = entry.strip(), reason.strip()
+            if not entry:
+                continue
+            parts = [None]
+            m = re.match(r"\[([\w,-]+)\]\s*(.*)", entry)
+            if m:
+                parts = m.group(1).split(",")
+                entry = m.group(2)
+            if not reason or " " in entry or not entry.endswith(".py"):
+                raise ValueError("%s:%d: want `[parts] dir/test.py  # reason`" % (path, n))
+            for part in parts:
+                if part is not None and part not in PARTS:
+                    raise ValueError("%s:%d: no part %r" % (path, n, part))
+                skips.setdefault(part, {})[entry] = reason
+    return skips
+
+
+def skips_for(part):
+    """{test: reason} of the skip-list entries that apply to part's tests."""
+    skips = read_skip_list()
+    out = dict(skips.get(None, {}))
+    out.update(skips.get(part, {}))
+    what = PARTS[part][2]
+    if what is TEST_DIRS:
+        return {t: r for t, r in out.items() if os.path.dirname(t) in what}
+    return {t: r for t, r in out.items() if t in what}
+
+
+def _pids_with(token):
+    """Processes whose command line holds token (only QEMUs we started have it)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if token.encode() in argv:
+            pids.append(int(name))
+    return pids
+
+
+def _kill_tagged(token):
+    """End every QEMU started with token; bounded in time."""
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+        pids = _pids_with(token)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and _pids_with(token):
+            time.sleep(0.05)
+
+
+_snapshot = []
+
+
+def firmware_snapshot():
+    """A copy of the firmware taken once per session, so every part tests the
+    same image even if the firmware is rebuilt meanwhile."""
+    if not _snapshot:
+        os.makedirs(RESULTS_DIR, exist_ok=True)
+        path = os.path.join(RESULTS_DIR, "firmware.elf")
+        shutil.copyfile(FIRMWARE, path + ".tmp")
+        os.replace(path + ".tmp", path)
+        _snapshot.append(path)
+    return _snapshot[0]
+
+
+def qemu_command(mem, token):
+    firmware = firmware_snapshot()
+    if " " in firmware:  # run-tests.py splits the command on spaces
+        firmware = os.path.relpath(firmware, TESTS_DIR)
+    assert " " not in firmware, "the firmware path must not contain spaces: %s" % firmware
+    cmd = list(QEMU_BOARDS[BOARD]) + ["-m", mem, "-display", "none", "-monitor", "none"]
+    cmd += ["-nic", "none"] + SEMIHOSTING + ["-name", token, "-serial", "pty", "-kernel", firmware]
+    return " ".join(cmd)
+
+
+def run_tests(part, retry=False, timeout=None):
+    """Run run-tests.py for one part; returns (results, log text, seconds, return code).
+
+    retry=True re-runs only the tests that failed in the previous run (its
+    --run-failures, from the _results.json in the part's result directory).
+    """
+    args, mem, what, part_timeout = PARTS[part]
+    result_dir = os.path.join(RESULTS_DIR, part)
+    if not retry:
+        shutil.rmtree(result_dir, ignore_errors=True)
+        os.makedirs(result_dir)
+    token = "conformance-%s-%s" % (part, uuid.uuid4().hex[:12])
+    cmd = [sys.executable, "run-tests.py", "-t", "execpty:" + qemu_command(mem, token), "-r", result_dir]
+    cmd += args
+    for test in sorted(skips_for(part)):
+        cmd += ["-e", "^%s$" % re.escape(test)]
+    if retry:
+        cmd += ["--run-failures"]
+    elif what is TEST_DIRS:
+        cmd += ["-d"] + what
+    else:
+        cmd += what
+    env = dict(os.environ, MICROPY_MPYCROSS=MPY_CROSS)
+    log_path = os.path.join(result_dir, "run-tests-retry.log" if retry else "run-tests.log")
+    timeout = timeout or part_timeout
+    start = time.monotonic()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=TESTS_DIR, env=env, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+            rc = None
+        finally:
+            # run-tests.py closes QEMU itself, but not if it crashes or is
+            # killed (QEMU runs in a session of its own).
+            _kill_tagged(token)
+    seconds = time.monotonic() - start
+    with open(log_path, "rb") as f:
+        text = f.read().decode(errors="replace")
+    results = {"pass": [], "FAIL": [], "skip": []}
+    for line in text.splitlines():
+        m = RESULT_LINE.match(line)
+        if m:
+            results[m.group(1)].append(m.group(2))
+    return results, text, seconds, rc
+
+
+def _diff(result_dir, test):
+    base = os.path.join(result_dir, test.replace("/", "_"))
+    try:
+        with open(base + ".out", errors="replace") as f:
+            out = f.readlines()
+    except OSError:
+        return ""
+    if not os.path.exists(base + ".exp"):
+        return "".join(out[-20:])
+    with open(base + ".exp", errors="replace") as f:
+        exp = f.readlines()
+    return "".join(list(difflib.unified_diff(exp, out, "expected", "firmware", n=1))[:30])
+
+
+_session = {}
+
+
+def _save(part, record):
+    """Write this session's results so far to build/conformance.json."""
+    if not _session:
+        import hashlib
+
+        with open(firmware_snapshot(), "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        _session.update(firmware=os.path.abspath(FIRMWARE), firmware_sha256=digest, parts={})
+    _session["parts"][part] = record
+    totals = {"passed": 0, "failed": 0, "skipped": 0, "excluded": 0, "seconds": 0.0}
+    for rec in _session["parts"].values():
+        for key in totals:
+            totals[key] += rec[key]
+    totals["seconds"] = round(totals["seconds"], 1)
+    _session["total"] = totals
+    os.makedirs(os.path.dirname(RESULTS_JSON), exist_ok=True)
+    with open(RESULTS_JSON + ".tmp", "w") as f:
+        json.dump(_session, f, indent=1, sort_keys=True)
+    os.replace(RESULTS_JSON + ".tmp", RESULTS_JSON)
+
+
+def test_skip_list_names_real_tests():
+    for part, entries in read_skip_list().items():
+        for test in entries:
+            assert os.path.isfile(os.path.join(TESTS_DIR, test)), "skip list: no test %s" % test
+
+
+@pytest.mark.parametrize("part", list(PARTS))
+def test_conformance(part, capsys):
+    if part not in SELECTED:
+        pytest.skip("not selected (CONFORMANCE_PARTS=%s)" % ",".join(SELECTED))
+    if not os.path.isfile(os.path.join(TESTS_DIR, "run-tests.py")):
+        pytest.fail("no MicroPython tests at %s (set MICROPY_TOP)" % TESTS_DIR)
+    if "--via-mpy" in PARTS[part][0] and not os.access(MPY_CROSS, os.X_OK):
+        pytest.fail("no mpy-cross at %s (building the firmware builds it)" % MPY_CROSS)
+
+    results, log, seconds, rc = run_tests(part)
+    finished = rc is not None and re.search(r"^\d+ tests performed", log, re.M) is not None
+    failed = results["FAIL"]
+    flaky = []
+    if finished and failed and len(failed) <= 30:
+        # Under load a slow test can overrun run-tests.py's fixed 10 s and
+        # upset the next one: run the failed ones once more, and say so.
+        again, log2, seconds2, rc2 = run_tests(part, retry=True, timeout=120 + 30 * len(failed))
+        seconds += seconds2
+        if rc2 is not None and re.search(r"^\d+ tests performed", log2, re.M):
+            flaky = [t for t in failed if t in again["pass"]]
+            results["pass"] += flaky
+            failed = again["FAIL"] + [t for t in failed if t not in again["pass"] + again["FAIL"]]
+    excluded = len(skips_for(part))
+    record = {
+        "passed": len(results["pass"]),
+        "failed": len(failed),
+        "skipped": len(results["skip"]),
+        "excluded": excluded,
+        "seconds": round(seconds, 1),
+        "failures": failed,
+        "passed_on_retry": flaky,
+        "finished": finished,
+    }
+    _save(part, record)
+    with capsys.disabled():
+        print(
+            "\nconformance %-10s passed %d, failed %d, skipped %d (by the test or run-tests.py), "
+            "excluded %d (skip list) in %.0f s"
+            % (part, record["passed"], len(failed), record["skipped"], excluded, seconds)
+        )
+        if flaky:
+            print("conformance %-10s passed only when re-run: %s" % (part, " ".join(flaky)))
+
+    result_dir = os.path.join(RESULTS_DIR, part)
+    if rc is None:
+        pytest.fail("run-tests.py timed out after %d s; log tail:\n%s" % (PARTS[part][3], log[-3000:]))
+    if failed:
+        details = "\n".join("--- %s\n%s" % (t, _diff(result_dir, t)) for t in failed[:15])
+        pytest.fail(
+            "%d tests failed that tests/conformance_skip.txt does not list (results in %s):\n%s"
+            % (len(failed), result_dir, details)
+        )
+    if not finished:
+        pytest.fail(
+            "run-tests.py did not finish (exit %s): the test after the last result "
+            "line probably ended QEMU; log tail:\n%s" % (rc, log[-3000:])
+        )
