@@ -1,5 +1,5 @@
 # vnet: TCP/IP over the VirtIO network device, with the API of TamaGo's Go
-# package vnet in Python's snake_case (docs/vnet.md maps every Go name).
+# package vnet in Python's snake_case (README.md maps every Go name).
 #
 #   import vnet
 #   iface = vnet.Interface()                 # the address the boot configured
