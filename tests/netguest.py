@@ -50,6 +50,16 @@ class HostTask:
         return self._value
 
 
+def host_listener(backlog=4, timeout=15):
+    """A listening TCP socket on 127.0.0.1 at a free port (the guest reaches it as 10.0.2.2)."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(backlog)
+    srv.settimeout(timeout)
+    return srv
+
+
 def net_args(transport="modern", netdev="user,id=n0", device_opts=""):
     """QEMU arguments for one virtio-net-device on the given transport."""
     args = []

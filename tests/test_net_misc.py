@@ -12,18 +12,13 @@ import time
 
 import pytest
 
-from netguest import HOST_FROM_GUEST, HostTask, NetGuest
+from netguest import HOST_FROM_GUEST, HostTask, NetGuest, host_listener
 
 HOST_TIMEOUT = 15
 
 
 def listener(backlog=4):
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(backlog)
-    srv.settimeout(HOST_TIMEOUT)
-    return srv
+    return host_listener(backlog, HOST_TIMEOUT)
 
 
 def echo_server(srv, connections):

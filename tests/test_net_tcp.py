@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from netguest import HOST_FROM_GUEST, HostTask, start_forwarded
+from netguest import HOST_FROM_GUEST, HostTask, host_listener, start_forwarded
 
 GUEST_PORT = 8000
 BULK_BYTES = 16 << 20
@@ -46,12 +46,7 @@ def pattern_sha256():
 
 
 def listener(backlog=8):
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(backlog)
-    srv.settimeout(HOST_TIMEOUT)
-    return srv
+    return host_listener(backlog, HOST_TIMEOUT)
 
 
 def recv_until(sock, marker, limit=1 << 20):
