@@ -32,6 +32,5 @@ static inline void mp_hal_irq_restore(uint32_t state) {
 #define mp_hal_quiet_timing_exit(irq_state) mp_hal_irq_restore(irq_state)
 
 void mp_hal_wait_for_event(int timeout_ms);
-void mp_hal_set_interrupt_char(int c);
 
 #endif // MICROPY_INCLUDED_VIRT_MPHALPORT_H
