@@ -67,3 +67,35 @@ def test_ipv6_slaac_and_tcp_to_host(net_guest):
         assert got.get("data") == b"ping6"
     finally:
         srv.close()
+
+
+def test_loopback_asyncio_in_guest(net_guest):
+    """127.0.0.1 inside the guest (lwIP's loopback netif): 20 asyncio connections."""
+    g = net_guest
+    g.enter_raw()
+    out, err = g.raw_exec(
+        "import asyncio\n"
+        "async def handle(r, w):\n"
+        "    d = await r.read(100)\n"
+        "    w.write(d.upper())\n"
+        "    await w.drain()\n"
+        "    w.close()\n"
+        "    await w.wait_closed()\n"
+        "async def main():\n"
+        "    srv = await asyncio.start_server(handle, '127.0.0.1', 8123)\n"
+        "    got = []\n"
+        "    for i in range(20):\n"
+        "        r, w = await asyncio.open_connection('127.0.0.1', 8123)\n"
+        "        w.write(b'hello %d' % i)\n"
+        "        await w.drain()\n"
+        "        got.append(await r.read(100))\n"
+        "        w.close()\n"
+        "        await w.wait_closed()\n"
+        "    srv.close()\n"
+        "    await srv.wait_closed()\n"
+        "    print(got[0], got[-1], len(got))\n"
+        "asyncio.run(main())\n",
+        timeout=30,
+    )
+    assert err == ""
+    assert out.split() == ["b'HELLO", "0'", "b'HELLO", "19'", "20"]
