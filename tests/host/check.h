@@ -3,6 +3,7 @@
 #ifndef VIRT_HOST_TEST_CHECK_H
 #define VIRT_HOST_TEST_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,21 @@ static int run_cases(const test_case_t *cases, size_t n, int argc, char **argv) 
         failed |= check_failures != 0;
     }
     return failed;
+}
+
+// A repeatable xorshift32 for the randomised cases.
+static uint32_t check_rng_state = 12345;
+
+static inline void rnd_seed(uint32_t seed) {
+    check_rng_state = seed;
+}
+
+static inline uint32_t rnd(void) {
+    uint32_t x = check_rng_state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return check_rng_state = x;
 }
 
 #endif // VIRT_HOST_TEST_CHECK_H

@@ -364,17 +364,9 @@ static void test_truncated_consistent(void) {
     free(good.data);
 }
 
-static uint32_t rng_state = 0xC0FFEE;
-static uint32_t rnd(void) {
-    uint32_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return rng_state = x;
-}
-
 // Random damage to the structure block (and now and then the header).
 static void test_corrupt_random(void) {
+    rnd_seed(0xC0FFEE);
     blob_t raw = load(plain_path);
     blob_t c = compact(&raw);
     free(raw.data);

@@ -149,16 +149,6 @@ static void rig_free(rig_t *r) {
     free(r->mem);
 }
 
-// Simple xorshift so runs are repeatable.
-static uint32_t rng_state = 12345;
-static uint32_t rnd(void) {
-    uint32_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return rng_state = x;
-}
-
 // Test cases.
 
 static void test_layout(void) {
