@@ -2,9 +2,11 @@
 
 tests/host/virtqueue_test.c drives ports/virt/virtqueue.c against a fake
 device; tests/host/fdt_test.c reads device trees QEMU dumps for its virt
-machine with ports/virt/fdt.c, and truncated or damaged copies of them. Both
-are built here with the host's `cc` under AddressSanitizer and UBSan, into
-build/host-tests/, and each test case runs as its own process.
+machine with ports/virt/fdt.c, and truncated or damaged copies of them;
+tests/host/heap_areas_test.c checks ports/virt/heap_areas.c, which hands out
+the GC heap's further areas. All are built here with the host's `cc` under
+AddressSanitizer and UBSan, into build/host-tests/, and each test case runs as
+its own process.
 """
 
 import os
@@ -36,6 +38,15 @@ VIRTQUEUE_CASES = [
     "unknown_used_id",
     "drain_loop_ends_after_unknown_id",
     "notify_and_irq_flags",
+]
+
+HEAP_AREAS_CASES = [
+    "init_aligns",
+    "first_fit_and_reuse",
+    "max_alloc_is_grantable",
+    "free_merges_and_ignores_strangers",
+    "table_full",
+    "random",
 ]
 
 FDT_CASES = [
@@ -87,6 +98,11 @@ def virtqueue_prog():
     return _compile("virtqueue_test", [os.path.join(HOST, "virtqueue_test.c"), os.path.join(PORT, "virtqueue.c")])
 
 
+@pytest.fixture(scope="module")
+def heap_areas_prog():
+    return _compile("heap_areas_test", [os.path.join(HOST, "heap_areas_test.c"), os.path.join(PORT, "heap_areas.c")])
+
+
 def _dump_dtb(path, append=None):
     cmd = ["qemu-system-arm", "-M", "virt,dumpdtb=" + path, "-cpu", "cortex-a15", "-m", "256M",
            "-nic", "none", "-display", "none"]
@@ -129,3 +145,12 @@ def test_fdt_case_list(fdt_cmd):
 @pytest.mark.parametrize("case", FDT_CASES)
 def test_fdt(fdt_cmd, case):
     print(_run_case(fdt_cmd, case))
+
+
+def test_heap_areas_case_list(heap_areas_prog):
+    assert _listed(heap_areas_prog) == list(HEAP_AREAS_CASES)
+
+
+@pytest.mark.parametrize("case", HEAP_AREAS_CASES)
+def test_heap_areas(heap_areas_prog, case):
+    print(_run_case([heap_areas_prog], case))

@@ -19,6 +19,7 @@
 #include "cpu.h"
 #include "fdt.h"
 #include "gic.h"
+#include "heap_areas.h"
 #include "net_raw.h"
 #include "network_lan.h"
 #include "rtc_pl031.h"
@@ -33,9 +34,16 @@
 #define VIRT_GICC_BASE_DEFAULT (0x08010000)
 #define VIRT_RAM_SIZE_DEFAULT (128 * 1024 * 1024)
 #define VIRT_DTB_MAX_SIZE (2 * 1024 * 1024)
-// gc.c sizes an area's tables as bytes * 8 in a size_t: keep each heap area
-// well under 512 MiB and add the rest of RAM as further areas.
-#define VIRT_GC_AREA_MAX (256 * 1024 * 1024)
+// The heap starts as one small GC area; the rest of RAM becomes further areas
+// when a collection cannot make room (MICROPY_GC_SPLIT_HEAP_AUTO). Clearing an
+// area's allocation tables writes 1/43 of its size: for all of a 256 MiB
+// guest's RAM that is 6 MB at boot, and the host pays a page fault and a
+// zeroed huge page for each 2 MiB of RAM the guest first touches. So a
+// program touches only the RAM its live data needs; gc.mem_free() counts the
+// largest area that could still be added.
+#define VIRT_GC_FIRST_AREA (2 * 1024 * 1024)
+// gc.c sizes an area's tables as bytes * 8 in a size_t: each under 512 MiB.
+#define VIRT_GC_AREA_MAX (511 * 1024 * 1024)
 
 // Keep this much of the stack unused by Python for C code and interrupts.
 #define VIRT_STACK_MARGIN (8 * 1024)
@@ -43,6 +51,7 @@
 extern uint8_t _sstack[], _estack[], _heap_start[];
 
 static int virt_exit_code;
+static heap_areas_t virt_heap_areas;
 
 // Device addresses the tree gave, or QEMU's defaults.
 static uintptr_t dt_reg(const char *compatible, int index, uintptr_t fallback) {
@@ -108,13 +117,9 @@ void virt_main(const void *dtb) {
     for (;;) {
         mp_stack_set_top(_estack);
         mp_stack_set_limit(_estack - _sstack - VIRT_STACK_MARGIN);
-        uint8_t *area_end = heap_end - _heap_start > VIRT_GC_AREA_MAX ? _heap_start + VIRT_GC_AREA_MAX : heap_end;
-        gc_init(_heap_start, area_end);
-        while (area_end < heap_end) {
-            uint8_t *start = area_end;
-            area_end = heap_end - start > VIRT_GC_AREA_MAX ? start + VIRT_GC_AREA_MAX : heap_end;
-            gc_add(start, area_end);
-        }
+        uint8_t *first_end = heap_end - _heap_start > VIRT_GC_FIRST_AREA ? _heap_start + VIRT_GC_FIRST_AREA : heap_end;
+        gc_init(_heap_start, first_end);
+        heap_areas_init(&virt_heap_areas, (uintptr_t)first_end, (uintptr_t)heap_end, VIRT_GC_AREA_MAX);
         mp_init();
         readline_init0();
         mod_network_init();
@@ -188,6 +193,19 @@ void virt_fault_handler(uint32_t kind, const uint32_t *regs) {
     }
     mp_printf(&mp_plat_print, "\n");
     virt_exit(1);
+}
+
+// MICROPY_GC_SPLIT_HEAP_AUTO: further GC areas come from the RAM above the first.
+size_t gc_get_max_new_split(void) {
+    return heap_areas_max_alloc(&virt_heap_areas);
+}
+
+void *virt_heap_area_alloc(size_t size) {
+    return heap_areas_alloc(&virt_heap_areas, size);
+}
+
+void virt_heap_area_free(void *ptr) {
+    heap_areas_free(&virt_heap_areas, ptr);
 }
 
 void gc_collect(void) {

@@ -19,7 +19,10 @@
 
 // Memory.
 #define MICROPY_ENABLE_GC                   (1)
-#define MICROPY_GC_SPLIT_HEAP               (1) // RAM above 256 MiB: more areas
+#define MICROPY_GC_SPLIT_HEAP               (1)
+#define MICROPY_GC_SPLIT_HEAP_AUTO          (1) // grow from a small first area: see main.c
+#define MP_PLAT_ALLOC_HEAP(size)            virt_heap_area_alloc(size)
+#define MP_PLAT_FREE_HEAP(ptr)              virt_heap_area_free(ptr)
 #define MICROPY_ENABLE_FINALISER            (1)
 #define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF (1)
 #define MICROPY_EMERGENCY_EXCEPTION_BUF_SIZE (256)
@@ -109,4 +112,6 @@ typedef long mp_off_t;
 #define MP_NEED_LOG2 (1)
 
 void virt_after_python_exec(void *ret_val, int *ret);
+void *virt_heap_area_alloc(size_t size);
+void virt_heap_area_free(void *ptr);
 uint32_t mp_hal_random_seed(void);
