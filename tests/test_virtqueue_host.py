@@ -4,7 +4,8 @@ tests/host/virtqueue_test.c drives ports/virt/virtqueue.c against a fake
 device; tests/host/fdt_test.c reads device trees QEMU dumps for its virt
 machine with ports/virt/fdt.c, and truncated or damaged copies of them;
 tests/host/heap_areas_test.c checks ports/virt/heap_areas.c, which hands out
-the GC heap's further areas. All are built here with the host's `cc` under
+the GC heap's further areas; tests/host/ack_coalesce_test.c checks which TCP
+ACKs ports/virt/ack_coalesce.c holds, merges and sends. All are built here with the host's `cc` under
 AddressSanitizer and UBSan, into build/host-tests/, and each test case runs as
 its own process.
 """
@@ -47,6 +48,14 @@ HEAP_AREAS_CASES = [
     "free_merges_and_ignores_strangers",
     "table_full",
     "random",
+]
+
+ACK_COALESCE_CASES = [
+    "newer_ack_replaces",
+    "duplicate_acks_all_leave",
+    "other_segments_keep_order",
+    "slots_full_sends_oldest",
+    "not_tcp_or_malformed_passes",
 ]
 
 FDT_CASES = [
@@ -103,6 +112,11 @@ def heap_areas_prog():
     return _compile("heap_areas_test", [os.path.join(HOST, "heap_areas_test.c"), os.path.join(PORT, "heap_areas.c")])
 
 
+@pytest.fixture(scope="module")
+def ack_coalesce_prog():
+    return _compile("ack_coalesce_test", [os.path.join(HOST, "ack_coalesce_test.c"), os.path.join(PORT, "ack_coalesce.c")])
+
+
 def _dump_dtb(path, append=None):
     cmd = ["qemu-system-arm", "-M", "virt,dumpdtb=" + path, "-cpu", "cortex-a15", "-m", "256M",
            "-nic", "none", "-display", "none"]
@@ -154,3 +168,12 @@ def test_heap_areas_case_list(heap_areas_prog):
 @pytest.mark.parametrize("case", HEAP_AREAS_CASES)
 def test_heap_areas(heap_areas_prog, case):
     print(_run_case([heap_areas_prog], case))
+
+
+def test_ack_coalesce_case_list(ack_coalesce_prog):
+    assert _listed(ack_coalesce_prog) == list(ACK_COALESCE_CASES)
+
+
+@pytest.mark.parametrize("case", ACK_COALESCE_CASES)
+def test_ack_coalesce(ack_coalesce_prog, case):
+    print(_run_case([ack_coalesce_prog], case))

@@ -73,16 +73,18 @@ void gic_disable_irq(uint32_t irq) {
     reg_write(gicd, GICD_ICENABLER + (irq / 32) * 4, 1u << (irq % 32));
 }
 
+// One interrupt per exception: another pending one is taken as soon as the
+// vector returns. Looping back to IAR would cost a register read (a trip
+// out of the emulated CPU under QEMU) on every interrupt to learn that
+// usually none is left.
 void gic_dispatch(void) {
-    for (;;) {
-        uint32_t iar = reg_read(gicc, GICC_IAR);
-        uint32_t irq = iar & 0x3ff;
-        if (irq >= GIC_SPURIOUS) {
-            return;
-        }
-        if (irq < GIC_NUM_HANDLED && gic_table[irq].handler != NULL) {
-            gic_table[irq].handler(gic_table[irq].arg);
-        }
-        reg_write(gicc, GICC_EOIR, iar);
+    uint32_t iar = reg_read(gicc, GICC_IAR);
+    uint32_t irq = iar & 0x3ff;
+    if (irq >= GIC_SPURIOUS) {
+        return;
     }
+    if (irq < GIC_NUM_HANDLED && gic_table[irq].handler != NULL) {
+        gic_table[irq].handler(gic_table[irq].arg);
+    }
+    reg_write(gicc, GICC_EOIR, iar);
 }

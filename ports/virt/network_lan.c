@@ -26,6 +26,7 @@
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
+#include "ack_coalesce.h"
 #include "net_raw.h"
 #include "network_lan.h"
 
@@ -50,6 +51,10 @@ static bool lan_present;
 static bool lan_csum_offload;
 static soft_timer_entry_t lan_timer;
 static bool lan_icmp_echo = true; // lwIP answers pings unless turned off
+// Set while lwIP works through frames of one receive interrupt: pure ACKs it
+// sends meanwhile wait in lan_acks for the end of the batch.
+static bool lan_rx_batch;
+static ack_coalesce_t lan_acks;
 
 static const network_lan_obj_t network_lan_obj = { { &network_lan_type } };
 
@@ -93,8 +98,20 @@ void virt_lwip_lock(void) {
 // - data a socket refused because Python had not accepted it yet (modlwip
 //   refuses data on unaccepted connections): offer it again now, rather
 //   than at lwIP's next TCP timer 250 ms later.
+static bool lan_loop_pending(void) {
+    struct netif *netif;
+    NETIF_FOREACH(netif) {
+        if (netif->loop_first != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void lan_deferred_work(void) {
-    for (int i = 0; i < 4; ++i) {
+    // Every unlock comes here (modlwip locks once per segment read): look
+    // before polling.
+    for (int i = 0; i < 4 && lan_loop_pending(); ++i) {
         netif_poll_all();
     }
     for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL;) {
@@ -219,7 +236,43 @@ static void lan_tx_fill(void *ctx_in, virtio_net_t *nic, uint8_t *hdr, uint8_t *
     }
 }
 
+typedef struct {
+    const uint8_t *frame;
+    size_t len;
+} lan_flat_t;
+
+static void lan_tx_fill_flat(void *ctx_in, virtio_net_t *nic, uint8_t *hdr, uint8_t *frame) {
+    lan_flat_t *f = ctx_in;
+    memcpy(frame, f->frame, f->len);
+    if (lan_csum_offload) {
+        lan_tx_offload(nic, hdr, frame, f->len);
+    }
+}
+
+// A held ACK leaves; if the ring is full it is lost, as a sent one may be.
+static void lan_send_held(void *ctx, const uint8_t *frame, size_t len) {
+    lan_flat_t f = { frame, len };
+    virtio_net_tx_fill(&lan_nic, len, lan_tx_fill_flat, &f);
+}
+
+static void lan_rx_batch_done(virtio_net_t *nic) {
+    lan_rx_batch = false;
+    ack_coalesce_flush(&lan_acks, lan_send_held, NULL);
+}
+
 static err_t lan_linkoutput(struct netif *netif, struct pbuf *p) {
+    if (lan_rx_batch) {
+        // ack_coalesce reads the headers, which lwIP may have chained.
+        uint8_t head[ACK_COALESCE_FRAME_MAX];
+        const uint8_t *frame = p->payload;
+        if (p->len < p->tot_len && p->len < sizeof(head)) {
+            pbuf_copy_partial(p, head, sizeof(head), 0);
+            frame = head;
+        }
+        if (ack_coalesce_offer(&lan_acks, frame, p->tot_len, lan_send_held, NULL)) {
+            return ERR_OK;
+        }
+    }
     lan_tx_ctx_t ctx = { p, lan_csum_offload };
     int ret = virtio_net_tx_fill(&lan_nic, p->tot_len, lan_tx_fill, &ctx);
     if (ret == -ENOBUFS) {
@@ -265,6 +318,7 @@ static void lan_rx(virtio_net_t *nic, const uint8_t *hdr, uint8_t *frame, size_t
         return;
     }
     pbuf_take(p, frame, len);
+    lan_rx_batch = true;
     if (lan_netif.input(p, &lan_netif) != ERR_OK) {
         pbuf_free(p);
         nic->stats.rx_dropped++;
@@ -305,9 +359,11 @@ void network_lan_boot(void) {
     lwip_init();
     soft_timer_static_init(&lan_timer, SOFT_TIMER_MODE_PERIODIC, LAN_TICK_MS, lan_timer_cb);
     soft_timer_insert(&lan_timer, LAN_TICK_MS);
+    ack_coalesce_init(&lan_acks);
     if (!virtio_net_init(&lan_nic, 0, lan_rx, lan_link)) {
         return;
     }
+    lan_nic.rx_batch_done = lan_rx_batch_done;
     lan_present = true;
     lan_csum_offload = virtio_net_has_feature(&lan_nic, VIRTIO_NET_F_CSUM);
     virt_lwip_lock();

@@ -158,8 +158,10 @@ static void tx_reclaim(virtio_net_t *nic) {
     }
 }
 
-static void rx_drain(virtio_net_t *nic) {
+// Returns how many frames went to rx_cb.
+static uint32_t rx_drain(virtio_net_t *nic) {
     bool reposted = false;
+    uint32_t delivered = 0;
     for (;;) {
         uint32_t len = 0;
         uint8_t *buf = virtq_get_used(&nic->rxq, &len);
@@ -180,6 +182,7 @@ static void rx_drain(virtio_net_t *nic) {
             nic->stats.rx_bytes += len - nic->hdr_len;
             if (nic->rx_cb) {
                 nic->rx_cb(nic, buf, buf + nic->hdr_len, len - nic->hdr_len);
+                delivered++;
             }
         }
         rx_post(nic, buf);
@@ -188,17 +191,22 @@ static void rx_drain(virtio_net_t *nic) {
     if (reposted && virtq_should_notify(&nic->rxq)) {
         virtio_mmio_notify(&nic->dev, VIRTIO_NET_RX_QUEUE);
     }
+    return delivered;
 }
 
 void virtio_net_poll(virtio_net_t *nic) {
     if (!nic->ready) {
         return;
     }
+    uint32_t delivered = 0;
     do {
         virtq_disable_irq(&nic->rxq);
-        rx_drain(nic);
+        delivered += rx_drain(nic);
         tx_reclaim(nic);
     } while (virtq_enable_irq(&nic->rxq));
+    if (delivered && nic->rx_batch_done) {
+        nic->rx_batch_done(nic);
+    }
 }
 
 static void virtio_net_irq_handler(void *arg) {

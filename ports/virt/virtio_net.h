@@ -63,6 +63,8 @@ typedef void (*virtio_net_rx_cb_t)(struct _virtio_net_t *nic, const uint8_t *hdr
 // Fills a TX frame in place; may ask for checksum offload with virtio_net_hdr_set_csum.
 typedef void (*virtio_net_fill_t)(void *ctx, struct _virtio_net_t *nic, uint8_t *hdr, uint8_t *frame);
 typedef void (*virtio_net_link_cb_t)(struct _virtio_net_t *nic, bool up);
+// After a poll that handed frames to rx_cb: the end of a receive batch.
+typedef void (*virtio_net_batch_cb_t)(struct _virtio_net_t *nic);
 
 typedef struct _virtio_net_t {
     virtio_mmio_dev_t dev;
@@ -82,6 +84,7 @@ typedef struct _virtio_net_t {
     virtio_net_stats_t stats;
     virtio_net_rx_cb_t rx_cb;
     virtio_net_link_cb_t link_cb;
+    virtio_net_batch_cb_t rx_batch_done; // optional; set after init
     void *user;
 } virtio_net_t;
 

@@ -15,6 +15,11 @@
 // 44 segments: the largest window below 64 KiB without window scaling.
 #define TCP_WND                         (44 * TCP_MSS)
 #define TCP_SND_BUF                     (44 * TCP_MSS)
+// modlwip hands Python one segment per read and reports each to lwIP: with
+// lwIP's default threshold (4 segments) a reader draining a full window
+// sends eleven window updates in a row. A quarter window is enough to keep
+// the peer sending.
+#define TCP_WND_UPDATE_THRESHOLD        (TCP_WND / 4)
 #define TCP_SND_QUEUELEN                (4 * TCP_SND_BUF / TCP_MSS)
 #define MEMP_NUM_TCP_SEG                (TCP_SND_QUEUELEN + 64)
 #define TCP_OVERSIZE                    (TCP_MSS)
