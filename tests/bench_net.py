@@ -713,10 +713,13 @@ class Bench:
         for run in range(self.args.boot_runs + 1):  # round 0 warms caches, unrecorded
             for label, kind, transport in self.guests():
                 timeout = self.args.linux_timeout if kind == "linux" else 30
+                # Linux answers through a forked busybox nc: an attempt must
+                # live long enough for that (its boot takes seconds anyway).
+                attempt = dict(interval=0.02, attempt_timeout=0.5) if kind == "linux" else {}
                 q = Qemu(kind, transport, ["ready"], image=app_fw, linux=self.linux, ip=ip)
                 try:
                     q.start()
-                    secs, banner = wait_banner(q.hostfwd["ready"], q.t0, timeout, proc=q.proc)
+                    secs, banner = wait_banner(q.hostfwd["ready"], q.t0, timeout, proc=q.proc, **attempt)
                 except Exception as e:
                     raise RuntimeError("%s boot (%s): %s\nserial: %s" % (label, ip, e, q.output()[-2000:]))
                 finally:
@@ -742,7 +745,7 @@ class Bench:
                 start_raw_server(q.guest)
                 wait_banner(q.hostfwd["ready"], time.perf_counter(), 60, proc=q.proc)
             else:
-                wait_banner(q.hostfwd["ready"], q.t0, a.linux_timeout, proc=q.proc)
+                wait_banner(q.hostfwd["ready"], q.t0, a.linux_timeout, proc=q.proc, interval=0.02, attempt_timeout=0.5)
             res = {"tx": [], "rx": [], "rr": [], "cpu_tx": [], "cpu_rx": []}
             for _ in range(a.runs):
                 c0 = q.cpu_seconds()
