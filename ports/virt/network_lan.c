@@ -223,36 +223,29 @@ static void lan_rx_finish_csum(const uint8_t *hdr, uint8_t *frame, size_t len) {
     field[1] = sum & 0xff;
 }
 
+// A frame to send: lwIP's pbuf chain, or (p NULL) a copy ack_coalesce held.
 typedef struct {
     struct pbuf *p;
-    bool offload;
+    const uint8_t *flat;
+    size_t len;
 } lan_tx_ctx_t;
 
 static void lan_tx_fill(void *ctx_in, virtio_net_t *nic, uint8_t *hdr, uint8_t *frame) {
     lan_tx_ctx_t *ctx = ctx_in;
-    pbuf_copy_partial(ctx->p, frame, ctx->p->tot_len, 0);
-    if (ctx->offload) {
-        lan_tx_offload(nic, hdr, frame, ctx->p->tot_len);
+    if (ctx->p != NULL) {
+        pbuf_copy_partial(ctx->p, frame, ctx->len, 0);
+    } else {
+        memcpy(frame, ctx->flat, ctx->len);
     }
-}
-
-typedef struct {
-    const uint8_t *frame;
-    size_t len;
-} lan_flat_t;
-
-static void lan_tx_fill_flat(void *ctx_in, virtio_net_t *nic, uint8_t *hdr, uint8_t *frame) {
-    lan_flat_t *f = ctx_in;
-    memcpy(frame, f->frame, f->len);
     if (lan_csum_offload) {
-        lan_tx_offload(nic, hdr, frame, f->len);
+        lan_tx_offload(nic, hdr, frame, ctx->len);
     }
 }
 
 // A held ACK leaves; if the ring is full it is lost, as a sent one may be.
-static void lan_send_held(void *ctx, const uint8_t *frame, size_t len) {
-    lan_flat_t f = { frame, len };
-    virtio_net_tx_fill(&lan_nic, len, lan_tx_fill_flat, &f);
+static void lan_send_held(void *ctx_unused, const uint8_t *frame, size_t len) {
+    lan_tx_ctx_t ctx = { NULL, frame, len };
+    virtio_net_tx_fill(&lan_nic, len, lan_tx_fill, &ctx);
 }
 
 static void lan_rx_batch_done(virtio_net_t *nic) {
@@ -273,7 +266,7 @@ static err_t lan_linkoutput(struct netif *netif, struct pbuf *p) {
             return ERR_OK;
         }
     }
-    lan_tx_ctx_t ctx = { p, lan_csum_offload };
+    lan_tx_ctx_t ctx = { p, NULL, p->tot_len };
     int ret = virtio_net_tx_fill(&lan_nic, p->tot_len, lan_tx_fill, &ctx);
     if (ret == -ENOBUFS) {
         return ERR_MEM;
