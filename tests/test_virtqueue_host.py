@@ -5,7 +5,9 @@ device; tests/host/fdt_test.c reads device trees QEMU dumps for its virt
 machine with ports/virt/fdt.c, and truncated or damaged copies of them;
 tests/host/heap_areas_test.c checks ports/virt/heap_areas.c, which hands out
 the GC heap's further areas; tests/host/ack_coalesce_test.c checks which TCP
-ACKs ports/virt/ack_coalesce.c holds, merges and sends. All are built here with the host's `cc` under
+ACKs ports/virt/ack_coalesce.c holds, merges and sends;
+tests/host/rx_merge_test.c checks which received segments ports/virt/rx_merge.c
+merges, and the merged frames' lengths and checksums. All are built here with the host's `cc` under
 AddressSanitizer and UBSan, into build/host-tests/, and each test case runs as
 its own process.
 """
@@ -56,6 +58,12 @@ ACK_COALESCE_CASES = [
     "other_segments_keep_order",
     "slots_full_sends_oldest",
     "not_tcp_or_malformed_passes",
+]
+
+RX_MERGE_CASES = [
+    "merges_in_order_segments",
+    "what_does_not_merge",
+    "capacity",
 ]
 
 FDT_CASES = [
@@ -115,6 +123,11 @@ def heap_areas_prog():
 @pytest.fixture(scope="module")
 def ack_coalesce_prog():
     return _compile("ack_coalesce_test", [os.path.join(HOST, "ack_coalesce_test.c"), os.path.join(PORT, "ack_coalesce.c")])
+
+
+@pytest.fixture(scope="module")
+def rx_merge_prog():
+    return _compile("rx_merge_test", [os.path.join(HOST, "rx_merge_test.c"), os.path.join(PORT, "rx_merge.c")])
 
 
 def _dump_dtb(path, append=None):
@@ -177,3 +190,12 @@ def test_ack_coalesce_case_list(ack_coalesce_prog):
 @pytest.mark.parametrize("case", ACK_COALESCE_CASES)
 def test_ack_coalesce(ack_coalesce_prog, case):
     print(_run_case([ack_coalesce_prog], case))
+
+
+def test_rx_merge_case_list(rx_merge_prog):
+    assert _listed(rx_merge_prog) == list(RX_MERGE_CASES)
+
+
+@pytest.mark.parametrize("case", RX_MERGE_CASES)
+def test_rx_merge(rx_merge_prog, case):
+    print(_run_case([rx_merge_prog], case))

@@ -27,6 +27,7 @@
 #include "netif/ethernet.h"
 
 #include "ack_coalesce.h"
+#include "rx_merge.h"
 #include "net_raw.h"
 #include "network_lan.h"
 
@@ -55,6 +56,11 @@ static bool lan_icmp_echo = true; // lwIP answers pings unless turned off
 // sends meanwhile wait in lan_acks for the end of the batch.
 static bool lan_rx_batch;
 static ack_coalesce_t lan_acks;
+// In-order TCP segments of one batch go to lwIP merged (rx_merge.c), built
+// in a pbuf from lwIP's heap: 11 full segments, a quarter window.
+#define LAN_MERGE_MAX (ETH_HLEN + 60 + 11 * TCP_MSS)
+static rx_merge_t lan_merge;
+static struct pbuf *lan_merge_pbuf;
 
 static const network_lan_obj_t network_lan_obj = { { &network_lan_type } };
 
@@ -248,7 +254,42 @@ static void lan_send_held(void *ctx_unused, const uint8_t *frame, size_t len) {
     virtio_net_tx_fill(&lan_nic, len, lan_tx_fill, &ctx);
 }
 
+static void lan_input(virtio_net_t *nic, struct pbuf *p) {
+    if (lan_netif.input(p, &lan_netif) != ERR_OK) {
+        pbuf_free(p);
+        nic->stats.rx_dropped++;
+    }
+}
+
+// Hand the merged segment to lwIP. lwIP acknowledges every second segment
+// it sees; one that stands for several is acknowledged at once, as they
+// would have been.
+static void lan_merge_flush(virtio_net_t *nic) {
+    if (lan_merge.buf == NULL) {
+        return;
+    }
+    bool several = lan_merge.count > 1;
+    const uint8_t *tcp = lan_merge.buf + ETH_HLEN + 20;
+    uint16_t remote_port = tcp[0] << 8 | tcp[1], local_port = tcp[2] << 8 | tcp[3];
+    struct pbuf *p = lan_merge_pbuf;
+    lan_merge_pbuf = NULL;
+    pbuf_realloc(p, rx_merge_finish(&lan_merge));
+    lan_input(nic, p);
+    if (several) {
+        for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
+            if (pcb->local_port == local_port && pcb->remote_port == remote_port) {
+                if (pcb->flags & TF_ACK_DELAY) {
+                    tcp_ack_now(pcb);
+                    tcp_output(pcb);
+                }
+                break;
+            }
+        }
+    }
+}
+
 static void lan_rx_batch_done(virtio_net_t *nic) {
+    lan_merge_flush(nic);
     lan_rx_batch = false;
     ack_coalesce_flush(&lan_acks, lan_send_held, NULL);
 }
@@ -305,17 +346,29 @@ static void lan_rx(virtio_net_t *nic, const uint8_t *hdr, uint8_t *frame, size_t
         nic->stats.rx_dropped++;
         return;
     }
+    lan_rx_batch = true;
+    uint32_t data_sum;
+    if (rx_merge_candidate(frame, len, &data_sum)) {
+        if (rx_merge_follows(&lan_merge, frame, len)) {
+            rx_merge_append(&lan_merge, frame, len, data_sum);
+            return;
+        }
+        lan_merge_flush(nic);
+        lan_merge_pbuf = pbuf_alloc(PBUF_RAW, LAN_MERGE_MAX, PBUF_RAM);
+        if (lan_merge_pbuf != NULL) {
+            rx_merge_start(&lan_merge, lan_merge_pbuf->payload, LAN_MERGE_MAX, frame, len, data_sum);
+            return;
+        }
+    } else {
+        lan_merge_flush(nic); // keep the order of the connection's segments
+    }
     struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_POOL);
     if (p == NULL) {
         nic->stats.rx_dropped++;
         return;
     }
     pbuf_take(p, frame, len);
-    lan_rx_batch = true;
-    if (lan_netif.input(p, &lan_netif) != ERR_OK) {
-        pbuf_free(p);
-        nic->stats.rx_dropped++;
-    }
+    lan_input(nic, p);
 }
 
 static void lan_link(virtio_net_t *nic, bool up) {

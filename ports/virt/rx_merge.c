@@ -1,0 +1,130 @@
+// TCP receive segment merging; see rx_merge.h.
+#include <string.h>
+
+#include "rx_merge.h"
+
+#define ETH_HLEN (14)
+#define IP_HLEN (20)
+#define IP_PROTO_TCP (6)
+#define TCP_FLAG_PSH (0x08)
+#define TCP_FLAG_ACK (0x10)
+
+static uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len) {
+    for (; len > 1; p += 2, len -= 2) {
+        sum += (uint32_t)p[0] << 8 | p[1];
+    }
+    if (len) {
+        sum += (uint32_t)p[0] << 8;
+    }
+    return sum;
+}
+
+static uint16_t fold(uint32_t sum) {
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return sum;
+}
+
+// Pseudo-header sum for a TCP segment of tcp_len bytes.
+static uint32_t pseudo_sum(const uint8_t *ip, size_t tcp_len) {
+    return sum16(0, ip + 12, 8) + IP_PROTO_TCP + tcp_len;
+}
+
+bool rx_merge_candidate(const uint8_t *frame, size_t len, uint32_t *data_sum) {
+    if (len < ETH_HLEN + IP_HLEN + 20 || frame[12] != 0x08 || frame[13] != 0x00) {
+        return false;
+    }
+    const uint8_t *ip = frame + ETH_HLEN;
+    size_t tot = ip[2] << 8 | ip[3];
+    if (ip[0] != 0x45 || ip[9] != IP_PROTO_TCP || ((ip[6] & 0x3f) | ip[7]) != 0
+        || tot < IP_HLEN + 20 || ETH_HLEN + tot > len || fold(sum16(0, ip, IP_HLEN)) != 0xffff) {
+        return false;
+    }
+    const uint8_t *tcp = ip + IP_HLEN;
+    size_t thl = (tcp[12] >> 4) * 4;
+    uint8_t flags = tcp[13];
+    if (thl < 20 || IP_HLEN + thl >= tot || (tcp[12] & 0x0f) != 0
+        || (flags != TCP_FLAG_ACK && flags != (TCP_FLAG_ACK | TCP_FLAG_PSH))) {
+        return false;
+    }
+    size_t tcp_len = tot - IP_HLEN;
+    uint32_t dsum = sum16(0, tcp + thl, tcp_len - thl);
+    if (fold(pseudo_sum(ip, tcp_len) + sum16(0, tcp, thl) + dsum) != 0xffff) {
+        return false;
+    }
+    *data_sum = dsum;
+    return true;
+}
+
+bool rx_merge_follows(const rx_merge_t *m, const uint8_t *frame, size_t len) {
+    if (m->buf == NULL) {
+        return false;
+    }
+    const uint8_t *ip = frame + ETH_HLEN, *mip = m->buf + ETH_HLEN;
+    const uint8_t *tcp = ip + IP_HLEN, *mtcp = mip + IP_HLEN;
+    size_t data = (size_t)(ip[2] << 8 | ip[3]) - IP_HLEN - (tcp[12] >> 4) * 4;
+    return memcmp(ip + 12, mip + 12, 8) == 0 && memcmp(tcp, mtcp, 4) == 0 // addresses, ports
+           && tcp[12] == mtcp[12] // header length
+           && be32(tcp + 4) == m->next_seq
+           && ((m->len - m->hdr_len) & 1) == 0 // payload sums add up at even offsets
+           && m->len + data <= m->cap && m->len + data - ETH_HLEN <= 0xffff;
+}
+
+void rx_merge_start(rx_merge_t *m, uint8_t *buf, size_t cap, const uint8_t *frame, size_t len, uint32_t data_sum) {
+    const uint8_t *ip = frame + ETH_HLEN;
+    size_t tot = ip[2] << 8 | ip[3];
+    size_t thl = (ip[IP_HLEN + 12] >> 4) * 4;
+    m->buf = buf;
+    m->cap = cap;
+    m->len = ETH_HLEN + tot;
+    m->hdr_len = ETH_HLEN + IP_HLEN + thl;
+    m->next_seq = be32(ip + IP_HLEN + 4) + (uint32_t)(tot - IP_HLEN - thl);
+    m->data_sum = data_sum;
+    m->count = 1;
+    memcpy(buf, frame, m->len);
+}
+
+void rx_merge_append(rx_merge_t *m, const uint8_t *frame, size_t len, uint32_t data_sum) {
+    const uint8_t *tcp = frame + ETH_HLEN + IP_HLEN;
+    uint8_t *mtcp = m->buf + ETH_HLEN + IP_HLEN;
+    size_t data = (size_t)(frame[ETH_HLEN + 2] << 8 | frame[ETH_HLEN + 3]) - (m->hdr_len - ETH_HLEN);
+    memcpy(m->buf + m->len, frame + m->hdr_len, data);
+    m->len += data;
+    m->next_seq += data;
+    m->data_sum = fold(m->data_sum) + fold(data_sum);
+    // The newest acknowledgement, window and push flag; options as the last.
+    memcpy(mtcp + 8, tcp + 8, 4);
+    mtcp[13] = tcp[13];
+    memcpy(mtcp + 14, tcp + 14, 2);
+    memcpy(mtcp + 20, tcp + 20, m->hdr_len - ETH_HLEN - IP_HLEN - 20);
+    m->count++;
+}
+
+size_t rx_merge_finish(rx_merge_t *m) {
+    size_t len = m->len;
+    if (m->count > 1) {
+        uint8_t *ip = m->buf + ETH_HLEN;
+        uint8_t *tcp = ip + IP_HLEN;
+        size_t tot = len - ETH_HLEN;
+        ip[2] = tot >> 8;
+        ip[3] = tot & 0xff;
+        ip[10] = ip[11] = 0;
+        uint16_t ipsum = ~fold(sum16(0, ip, IP_HLEN));
+        ip[10] = ipsum >> 8;
+        ip[11] = ipsum & 0xff;
+        size_t thl = m->hdr_len - ETH_HLEN - IP_HLEN;
+        tcp[16] = tcp[17] = 0;
+        uint16_t tsum = ~fold(pseudo_sum(ip, tot - IP_HLEN) + sum16(0, tcp, thl) + m->data_sum);
+        tcp[16] = tsum >> 8;
+        tcp[17] = tsum & 0xff;
+    }
+    m->buf = NULL;
+    m->len = 0;
+    m->count = 0;
+    return len;
+}
