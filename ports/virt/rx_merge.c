@@ -13,14 +13,33 @@ static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+static uint32_t load32(const uint8_t *p) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+// sum plus the one's complement sum of len bytes read as big-endian 16-bit
+// words (RFC 1071), taken 32 bits at a time in the CPU's own byte order and
+// turned round at the end: this runs for every byte received.
 static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len) {
-    for (; len > 1; p += 2, len -= 2) {
-        sum += (uint32_t)p[0] << 8 | p[1];
+    uint64_t acc = 0;
+    for (; len >= 16; p += 16, len -= 16) {
+        acc += (uint64_t)load32(p) + load32(p + 4) + load32(p + 8) + load32(p + 12);
     }
-    if (len) {
-        sum += (uint32_t)p[0] << 8;
+    for (; len >= 4; p += 4, len -= 4) {
+        acc += load32(p);
     }
-    return sum;
+    uint8_t tail[4] = { 0 };
+    memcpy(tail, p, len); // the last 0-3 bytes, zero-padded
+    acc += load32(tail);
+    while (acc >> 16) {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    uint16_t native = (uint16_t)acc;
+    uint8_t b[2];
+    memcpy(b, &native, 2);
+    return sum + (uint32_t)(b[0] << 8 | b[1]);
 }
 
 static uint16_t fold(uint32_t sum) {
