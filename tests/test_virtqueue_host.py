@@ -7,7 +7,8 @@ tests/host/heap_areas_test.c checks ports/virt/heap_areas.c, which hands out
 the GC heap's further areas; tests/host/ack_coalesce_test.c checks which TCP
 ACKs ports/virt/ack_coalesce.c holds, merges and sends;
 tests/host/rx_merge_test.c checks which received segments ports/virt/rx_merge.c
-merges, and the merged frames' lengths and checksums. All are built here with the host's `cc` under
+merges, the merged frames' lengths and checksums, and ports/virt/inet_csum.c
+against a byte-by-byte sum. All are built here with the host's `cc` under
 AddressSanitizer and UBSan, into build/host-tests/, and each test case runs as
 its own process.
 """
@@ -64,6 +65,7 @@ RX_MERGE_CASES = [
     "merges_in_order_segments",
     "what_does_not_merge",
     "capacity",
+    "inet_csum_matches_reference",
 ]
 
 FDT_CASES = [
@@ -110,24 +112,36 @@ def _listed(program):
     return r.stdout.split()
 
 
-@pytest.fixture(scope="module")
-def virtqueue_prog():
-    return _compile("virtqueue_test", [os.path.join(HOST, "virtqueue_test.c"), os.path.join(PORT, "virtqueue.c")])
+# Test programs with no input but their own cases: name -> (sources, cases).
+PROGRAMS = {
+    "virtqueue_test": (["tests/host/virtqueue_test.c", "ports/virt/virtqueue.c"], VIRTQUEUE_CASES),
+    "heap_areas_test": (["tests/host/heap_areas_test.c", "ports/virt/heap_areas.c"], HEAP_AREAS_CASES),
+    "ack_coalesce_test": (["tests/host/ack_coalesce_test.c", "ports/virt/ack_coalesce.c"], ACK_COALESCE_CASES),
+    "rx_merge_test": (["tests/host/rx_merge_test.c", "ports/virt/rx_merge.c", "ports/virt/inet_csum.c"],
+                      RX_MERGE_CASES),
+}
 
 
 @pytest.fixture(scope="module")
-def heap_areas_prog():
-    return _compile("heap_areas_test", [os.path.join(HOST, "heap_areas_test.c"), os.path.join(PORT, "heap_areas.c")])
+def program():
+    """The named program from PROGRAMS, built once per module."""
+    built = {}
+
+    def get(name):
+        if name not in built:
+            built[name] = _compile(name, [os.path.join(ROOT, src) for src in PROGRAMS[name][0]])
+        return built[name]
+    return get
 
 
-@pytest.fixture(scope="module")
-def ack_coalesce_prog():
-    return _compile("ack_coalesce_test", [os.path.join(HOST, "ack_coalesce_test.c"), os.path.join(PORT, "ack_coalesce.c")])
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_case_list(program, name):
+    assert _listed(program(name)) == list(PROGRAMS[name][1])
 
 
-@pytest.fixture(scope="module")
-def rx_merge_prog():
-    return _compile("rx_merge_test", [os.path.join(HOST, "rx_merge_test.c"), os.path.join(PORT, "rx_merge.c")])
+@pytest.mark.parametrize("name,case", [(n, c) for n in sorted(PROGRAMS) for c in PROGRAMS[n][1]])
+def test_program_case(program, name, case):
+    print(_run_case([program(name)], case))
 
 
 def _dump_dtb(path, append=None):
@@ -156,15 +170,6 @@ def fdt_cmd():
     return [prog, plain, args, BOOTARGS]
 
 
-def test_virtqueue_case_list(virtqueue_prog):
-    assert _listed(virtqueue_prog) == list(VIRTQUEUE_CASES)
-
-
-@pytest.mark.parametrize("case", VIRTQUEUE_CASES)
-def test_virtqueue(virtqueue_prog, case):
-    print(_run_case([virtqueue_prog], case))
-
-
 def test_fdt_case_list(fdt_cmd):
     assert _listed(fdt_cmd[0]) == list(FDT_CASES)
 
@@ -172,30 +177,3 @@ def test_fdt_case_list(fdt_cmd):
 @pytest.mark.parametrize("case", FDT_CASES)
 def test_fdt(fdt_cmd, case):
     print(_run_case(fdt_cmd, case))
-
-
-def test_heap_areas_case_list(heap_areas_prog):
-    assert _listed(heap_areas_prog) == list(HEAP_AREAS_CASES)
-
-
-@pytest.mark.parametrize("case", HEAP_AREAS_CASES)
-def test_heap_areas(heap_areas_prog, case):
-    print(_run_case([heap_areas_prog], case))
-
-
-def test_ack_coalesce_case_list(ack_coalesce_prog):
-    assert _listed(ack_coalesce_prog) == list(ACK_COALESCE_CASES)
-
-
-@pytest.mark.parametrize("case", ACK_COALESCE_CASES)
-def test_ack_coalesce(ack_coalesce_prog, case):
-    print(_run_case([ack_coalesce_prog], case))
-
-
-def test_rx_merge_case_list(rx_merge_prog):
-    assert _listed(rx_merge_prog) == list(RX_MERGE_CASES)
-
-
-@pytest.mark.parametrize("case", RX_MERGE_CASES)
-def test_rx_merge(rx_merge_prog, case):
-    print(_run_case([rx_merge_prog], case))

@@ -27,6 +27,7 @@
 #include "netif/ethernet.h"
 
 #include "ack_coalesce.h"
+#include "inet_csum.h"
 #include "rx_merge.h"
 #include "net_raw.h"
 #include "network_lan.h"
@@ -162,24 +163,6 @@ uint32_t virt_lwip_rand(void) {
     return x;
 }
 
-// One's-complement sum of 16-bit big-endian words.
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len) {
-    for (; len > 1; p += 2, len -= 2) {
-        sum += (uint32_t)p[0] << 8 | p[1];
-    }
-    if (len) {
-        sum += (uint32_t)p[0] << 8;
-    }
-    return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum) {
-    while (sum >> 16) {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    return sum;
-}
-
 // For an IPv4 TCP/UDP frame, put the pseudo-header sum in its checksum field
 // and ask the device to finish it. Other frames already carry full checksums.
 static void lan_tx_offload(virtio_net_t *nic, uint8_t *hdr, uint8_t *frame, size_t len) {
@@ -203,9 +186,9 @@ static void lan_tx_offload(virtio_net_t *nic, uint8_t *hdr, uint8_t *frame, size
         return;
     }
     size_t l4_len = tot - ihl;
-    uint32_t sum = csum_add(0, ip + 12, 8); // source and destination
+    uint32_t sum = inet_csum_add(0, ip + 12, 8); // source and destination
     sum += proto + l4_len;
-    uint16_t pseudo = csum_fold(sum);
+    uint16_t pseudo = inet_csum_fold(sum);
     uint8_t *field = ip + ihl + off;
     field[0] = pseudo >> 8;
     field[1] = pseudo & 0xff;
@@ -224,7 +207,7 @@ static void lan_rx_finish_csum(const uint8_t *hdr, uint8_t *frame, size_t len) {
         return; // nonsense offsets: leave it for lwIP to reject
     }
     uint8_t *field = frame + start + off;
-    uint16_t sum = ~csum_fold(csum_add(0, frame + start, len - start));
+    uint16_t sum = ~inet_csum_fold(inet_csum_add(0, frame + start, len - start));
     field[0] = sum >> 8;
     field[1] = sum & 0xff;
 }

@@ -1,6 +1,7 @@
 // TCP receive segment merging; see rx_merge.h.
 #include <string.h>
 
+#include "inet_csum.h"
 #include "rx_merge.h"
 
 #define ETH_HLEN (14)
@@ -13,45 +14,9 @@ static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint32_t load32(const uint8_t *p) {
-    uint32_t w;
-    memcpy(&w, p, 4);
-    return w;
-}
-
-// sum plus the one's complement sum of len bytes read as big-endian 16-bit
-// words (RFC 1071), taken 32 bits at a time in the CPU's own byte order and
-// turned round at the end: this runs for every byte received.
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len) {
-    uint64_t acc = 0;
-    for (; len >= 16; p += 16, len -= 16) {
-        acc += (uint64_t)load32(p) + load32(p + 4) + load32(p + 8) + load32(p + 12);
-    }
-    for (; len >= 4; p += 4, len -= 4) {
-        acc += load32(p);
-    }
-    uint8_t tail[4] = { 0 };
-    memcpy(tail, p, len); // the last 0-3 bytes, zero-padded
-    acc += load32(tail);
-    while (acc >> 16) {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    uint16_t native = (uint16_t)acc;
-    uint8_t b[2];
-    memcpy(b, &native, 2);
-    return sum + (uint32_t)(b[0] << 8 | b[1]);
-}
-
-static uint16_t fold(uint32_t sum) {
-    while (sum >> 16) {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    return sum;
-}
-
 // Pseudo-header sum for a TCP segment of tcp_len bytes.
 static uint32_t pseudo_sum(const uint8_t *ip, size_t tcp_len) {
-    return sum16(0, ip + 12, 8) + IP_PROTO_TCP + tcp_len;
+    return inet_csum_add(0, ip + 12, 8) + IP_PROTO_TCP + tcp_len;
 }
 
 bool rx_merge_candidate(const uint8_t *frame, size_t len, uint32_t *data_sum) {
@@ -61,7 +26,7 @@ bool rx_merge_candidate(const uint8_t *frame, size_t len, uint32_t *data_sum) {
     const uint8_t *ip = frame + ETH_HLEN;
     size_t tot = ip[2] << 8 | ip[3];
     if (ip[0] != 0x45 || ip[9] != IP_PROTO_TCP || ((ip[6] & 0x3f) | ip[7]) != 0
-        || tot < IP_HLEN + 20 || ETH_HLEN + tot > len || fold(sum16(0, ip, IP_HLEN)) != 0xffff) {
+        || tot < IP_HLEN + 20 || ETH_HLEN + tot > len || inet_csum_fold(inet_csum_add(0, ip, IP_HLEN)) != 0xffff) {
         return false;
     }
     const uint8_t *tcp = ip + IP_HLEN;
@@ -72,8 +37,8 @@ bool rx_merge_candidate(const uint8_t *frame, size_t len, uint32_t *data_sum) {
         return false;
     }
     size_t tcp_len = tot - IP_HLEN;
-    uint32_t dsum = sum16(0, tcp + thl, tcp_len - thl);
-    if (fold(pseudo_sum(ip, tcp_len) + sum16(0, tcp, thl) + dsum) != 0xffff) {
+    uint32_t dsum = inet_csum_add(0, tcp + thl, tcp_len - thl);
+    if (inet_csum_fold(pseudo_sum(ip, tcp_len) + inet_csum_add(0, tcp, thl) + dsum) != 0xffff) {
         return false;
     }
     *data_sum = dsum;
@@ -115,7 +80,7 @@ void rx_merge_append(rx_merge_t *m, const uint8_t *frame, size_t len, uint32_t d
     memcpy(m->buf + m->len, frame + m->hdr_len, data);
     m->len += data;
     m->next_seq += data;
-    m->data_sum = fold(m->data_sum) + fold(data_sum);
+    m->data_sum = inet_csum_fold(m->data_sum) + inet_csum_fold(data_sum);
     // The newest acknowledgement, window and push flag; options as the last.
     memcpy(mtcp + 8, tcp + 8, 4);
     mtcp[13] = tcp[13];
@@ -133,12 +98,12 @@ size_t rx_merge_finish(rx_merge_t *m) {
         ip[2] = tot >> 8;
         ip[3] = tot & 0xff;
         ip[10] = ip[11] = 0;
-        uint16_t ipsum = ~fold(sum16(0, ip, IP_HLEN));
+        uint16_t ipsum = ~inet_csum_fold(inet_csum_add(0, ip, IP_HLEN));
         ip[10] = ipsum >> 8;
         ip[11] = ipsum & 0xff;
         size_t thl = m->hdr_len - ETH_HLEN - IP_HLEN;
         tcp[16] = tcp[17] = 0;
-        uint16_t tsum = ~fold(pseudo_sum(ip, tot - IP_HLEN) + sum16(0, tcp, thl) + m->data_sum);
+        uint16_t tsum = ~inet_csum_fold(pseudo_sum(ip, tot - IP_HLEN) + inet_csum_add(0, tcp, thl) + m->data_sum);
         tcp[16] = tsum >> 8;
         tcp[17] = tsum & 0xff;
     }

@@ -8,6 +8,7 @@
 
 #include "ack_coalesce.h"
 #include "check.h"
+#include "tcp_frame.h"
 
 // Frames "sent" through the callback, in order.
 static struct {
@@ -32,44 +33,14 @@ static void reset(void) {
     memset(&sent, 0, sizeof(sent));
 }
 
-static void put32(uint8_t *p, uint32_t v) {
-    p[0] = v >> 24;
-    p[1] = v >> 16;
-    p[2] = v >> 8;
-    p[3] = v;
-}
-
-static uint32_t get32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-// An Ethernet + IPv4 + TCP frame from 10.0.2.15:sport to 10.0.2.2:80.
+// A frame from 10.0.2.15:sport to 10.0.2.2:80.
 static size_t make_tcp(uint8_t *f, uint16_t sport, uint32_t ack, uint8_t flags, size_t payload) {
-    size_t tot = 20 + 20 + payload;
-    memset(f, 0, 14 + tot);
-    f[12] = 0x08;
-    uint8_t *ip = f + 14;
-    ip[0] = 0x45;
-    ip[2] = tot >> 8;
-    ip[3] = tot & 0xff;
-    ip[8] = 64;
-    ip[9] = 6;
-    ip[12] = 10, ip[13] = 0, ip[14] = 2, ip[15] = 15;
-    ip[16] = 10, ip[17] = 0, ip[18] = 2, ip[19] = 2;
-    uint8_t *tcp = ip + 20;
-    tcp[0] = sport >> 8;
-    tcp[1] = sport & 0xff;
-    tcp[3] = 80;
-    put32(tcp + 4, 1000);
-    put32(tcp + 8, ack);
-    tcp[12] = 5 << 4;
-    tcp[13] = flags;
-    tcp[14] = 0xff;
-    return 14 + tot;
+    tf_spec_t spec = { .src = 15, .dst = 2, .sport = sport, .dport = 80, .seq = 1000, .ack = ack, .flags = flags, .data = payload };
+    return tf_make(f, &spec);
 }
 
 static uint32_t sent_ack(int i) {
-    return get32(sent.frame[i] + 14 + 20 + 8);
+    return tf_get32(sent.frame[i] + 14 + 20 + 8);
 }
 
 static bool offer(const uint8_t *f, size_t len) {
