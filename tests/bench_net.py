@@ -454,6 +454,16 @@ def start_raw_server(guest, timeout=30):
     guest.read_until(b"OK", timeout=10)
 
 
+def _recv_exactly(s, n, what):
+    got = b""
+    while len(got) < n:
+        data = s.recv(n - len(got))
+        if not data:
+            raise RuntimeError("%s: connection closed" % what)
+        got += data
+    return got
+
+
 def measure_tx(port, size, chunk=16384, nodelay=0, timeout=120):
     """guest->host: MB/s from sending the request until the last byte arrives."""
     with _connect(port, timeout) as s:
@@ -509,12 +519,7 @@ def measure_rr(port, count, size=32, warmup=50, timeout=30):
         for i in range(warmup + count):
             t0 = time.perf_counter()
             s.sendall(msg)
-            got = b""
-            while len(got) < size:
-                data = s.recv(size - len(got))
-                if not data:
-                    raise RuntimeError("rr: connection closed")
-                got += data
+            got = _recv_exactly(s, size, "rr")
             t1 = time.perf_counter()
             if got != msg:
                 raise RuntimeError("rr: echo mismatch %r" % got)
@@ -536,12 +541,7 @@ def measure_connect_rr(port, count, size=32, timeout=30):
         t0 = time.perf_counter()
         with _connect(port, timeout) as s:
             s.sendall(msg)
-            got = b""
-            while len(got) < size:
-                data = s.recv(size - len(got))
-                if not data:
-                    raise RuntimeError("connect_rr: connection closed")
-                got += data
+            _recv_exactly(s, size, "connect_rr")
             times.append((time.perf_counter() - t0) * 1e3)
     return {"median_ms": round(statistics.median(times), 2), "min_ms": round(min(times), 2),
             "max_ms": round(max(times), 2), "count": count}

@@ -7,6 +7,7 @@ inside the guest (10.0.2.2 is the host's 127.0.0.1).
 import os
 import shutil
 import socket
+import struct
 import tempfile
 import threading
 import time
@@ -48,6 +49,31 @@ class HostTask:
         if self._error is not None:
             raise self._error
         return self._value
+
+
+def inet_csum(data):
+    """The Internet checksum (RFC 1071) of bytes, as it goes into a header."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+# The same for guest-side code (MicroPython); no '%', so it can go into a
+# %-formatted script.
+GUEST_CSUM = """
+def csum(b):
+    if len(b) & 1:
+        b += b'\\0'
+    s = 0
+    for i in range(0, len(b), 2):
+        s += b[i] << 8 | b[i + 1]
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+"""
 
 
 def host_listener(backlog=4, timeout=15):

@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from netguest import NetGuest, TRANSPORTS
+from netguest import NetGuest, TRANSPORTS, inet_csum as csum
 
 GUEST_IP = "192.168.77.2"
 PEER_IP = "192.168.77.1"
@@ -46,15 +46,6 @@ PROTO_ICMP, PROTO_TCP, PROTO_UDP = 1, 6, 17
 
 
 # Frame building.
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def ip4(addr):

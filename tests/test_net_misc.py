@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from netguest import HOST_FROM_GUEST, HostTask, NetGuest, host_listener
+from netguest import GUEST_CSUM, HOST_FROM_GUEST, HostTask, NetGuest, host_listener
 
 HOST_TIMEOUT = 15
 
@@ -44,18 +44,8 @@ def echo_server(srv, connections):
 # ICMP echo from the guest. slirp answers echo requests to its own address
 # (10.0.2.2) itself (icmp_reflect), without a host ping socket.
 
-PING = """
+PING = GUEST_CSUM + """
 import socket, struct, time
-
-def csum(b):
-    if len(b) & 1:
-        b += b'\\0'
-    s = 0
-    for i in range(0, len(b), 2):
-        s += b[i] << 8 | b[i + 1]
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 def ping(sock, dst, ident, seq, payload):
     hdr = struct.pack('!BBHHH', 8, 0, 0, ident, seq)

@@ -99,12 +99,7 @@ void virt_lwip_lock(void) {
     }
 }
 
-// Work lwIP leaves for the port to start (NO_SYS has no thread for it):
-// - packets queued on the loopback netif; each delivery can queue a reply
-//   (a SYN-ACK, an ACK), so go round a few times;
-// - data a socket refused because Python had not accepted it yet (modlwip
-//   refuses data on unaccepted connections): offer it again now, rather
-//   than at lwIP's next TCP timer 250 ms later.
+// Whether a netif holds looped-back packets for netif_poll_all.
 static bool lan_loop_pending(void) {
     struct netif *netif;
     NETIF_FOREACH(netif) {
@@ -115,6 +110,12 @@ static bool lan_loop_pending(void) {
     return false;
 }
 
+// Work lwIP leaves for the port to start (NO_SYS has no thread for it):
+// - packets queued on the loopback netif; each delivery can queue a reply
+//   (a SYN-ACK, an ACK), so go round a few times;
+// - data a socket refused because Python had not accepted it yet (modlwip
+//   refuses data on unaccepted connections): offer it again now, rather
+//   than at lwIP's next TCP timer 250 ms later.
 static void lan_deferred_work(void) {
     // Every unlock comes here (modlwip locks once per segment read): look
     // before polling.

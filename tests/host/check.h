@@ -10,14 +10,19 @@
 
 static int check_failures;
 
+// Counts a failure (already printed); gives up after 20.
+static inline void check_failed(void) {
+    if (++check_failures > 20) {
+        fprintf(stderr, "too many failures\n");
+        exit(1);
+    }
+}
+
 #define CHECK(cond) \
     do { \
         if (!(cond)) { \
             fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            if (++check_failures > 20) { \
-                fprintf(stderr, "too many failures\n"); \
-                exit(1); \
-            } \
+            check_failed(); \
         } \
     } while (0)
 
@@ -26,10 +31,7 @@ static int check_failures;
         unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b); \
         if (a_ != b_) { \
             fprintf(stderr, "%s:%d: CHECK failed: %s == %s (0x%llx != 0x%llx)\n", __FILE__, __LINE__, #a, #b, a_, b_); \
-            if (++check_failures > 20) { \
-                fprintf(stderr, "too many failures\n"); \
-                exit(1); \
-            } \
+            check_failed(); \
         } \
     } while (0)
 
