@@ -77,6 +77,7 @@ FDT_CASES = [
     "corrupt_random",
     "prop_len_past_end",
     "cells_and_index_overflow",
+    "property_placement",
 ]
 
 
@@ -162,7 +163,8 @@ def _dump_dtb(path, append=None):
 
 @pytest.fixture(scope="module")
 def fdt_cmd():
-    prog = _compile("fdt_test", [os.path.join(HOST, "fdt_test.c"), os.path.join(PORT, "fdt.c")])
+    prog = _compile("fdt_test", [os.path.join(HOST, "fdt_test.c"), os.path.join(HOST, "fdt_walk.c"),
+                                  os.path.join(PORT, "fdt.c")])
     plain = os.path.join(BUILD, "virt-plain.dtb")
     args = os.path.join(BUILD, "virt-bootargs.dtb")
     _dump_dtb(plain)

@@ -15,6 +15,11 @@
 #include "fdt.h"
 #include "check.h"
 
+// fdt.c again, with every search walking the tree (tests/host/fdt_walk.c).
+bool walk_fdt_init(const void *blob, size_t max_size);
+int walk_fdt_find_compatible(int from, const char *compatible);
+int walk_fdt_find_device_type(int from, const char *device_type);
+
 static const char *plain_path, *args_path, *bootargs;
 
 static uint32_t be32(const uint8_t *p) {
@@ -95,6 +100,13 @@ static blob_t struct_last(const blob_t *in) {
     return b;
 }
 
+// fdt_init, with the walking copy given the same blob.
+static bool init_both(const void *blob, size_t max_size) {
+    bool ok = fdt_init(blob, max_size);
+    CHECK(walk_fdt_init(blob, max_size) == ok);
+    return ok;
+}
+
 static volatile uint32_t sink;
 
 // Touch every byte the API says is there, so ASan sees any overrun.
@@ -132,20 +144,28 @@ static void touch_node(int node) {
     }
 }
 
-// Every lookup the port makes, and a few more; bounded.
+// Every lookup the port makes, and a few more; bounded. The indexed searches
+// must find the nodes a walk of the tree finds, in the same order.
 static void exercise(void) {
     static const char *compat[] = { "virtio,mmio", "arm,pl011", "arm,pl031", "arm,cortex-a15-gic", "nope", "" };
     for (size_t c = 0; c < sizeof(compat) / sizeof(compat[0]); ++c) {
-        int n = 0;
+        int n = 0, walked = walk_fdt_find_compatible(FDT_NODE_NONE, compat[c]);
         for (int node = fdt_find_compatible(FDT_NODE_NONE, compat[c]); node != FDT_NODE_NONE && n < 1000;
              node = fdt_find_compatible(node, compat[c]), ++n) {
+            CHECK_EQ_U(node, walked);
+            walked = walk_fdt_find_compatible(walked, compat[c]);
             touch_node(node);
+        }
+        if (n < 1000) {
+            CHECK(walked == FDT_NODE_NONE);
         }
     }
     static const char *types[] = { "memory", "cpu", "x" };
     for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); ++t) {
         int node = fdt_find_device_type(FDT_NODE_NONE, types[t]);
+        CHECK(node == walk_fdt_find_device_type(FDT_NODE_NONE, types[t]));
         if (node != FDT_NODE_NONE) {
+            CHECK(fdt_find_device_type(node, types[t]) == walk_fdt_find_device_type(node, types[t]));
             touch_node(node);
         }
     }
@@ -252,15 +272,15 @@ static void check_virt_tree(const char *want_bootargs) {
 
 static void test_plain(void) {
     blob_t raw = load(plain_path);
-    CHECK(fdt_init(raw.data, raw.size));
+    CHECK(init_both(raw.data, raw.size));
     CHECK_EQ_U(fdt_total_size(), be32(raw.data + H_TOTAL));
     check_virt_tree(NULL);
     blob_t c = compact(&raw);
-    CHECK(fdt_init(c.data, c.size));
+    CHECK(init_both(c.data, c.size));
     CHECK_EQ_U(fdt_total_size(), c.size);
     check_virt_tree(NULL);
     blob_t s = struct_last(&c);
-    CHECK(fdt_init(s.data, s.size));
+    CHECK(init_both(s.data, s.size));
     check_virt_tree(NULL);
     free(s.data);
     free(c.data);
@@ -271,7 +291,7 @@ static void test_bootargs(void) {
     blob_t raw = load(args_path);
     blob_t c = compact(&raw);
     free(raw.data);
-    CHECK(fdt_init(c.data, c.size));
+    CHECK(init_both(c.data, c.size));
     check_virt_tree(bootargs);
     free(c.data);
 }
@@ -280,9 +300,9 @@ static void test_bad_headers(void) {
     blob_t raw = load(plain_path);
     blob_t good = compact(&raw);
     free(raw.data);
-    CHECK(!fdt_init(NULL, 100));
+    CHECK(!init_both(NULL, 100));
     expect_nothing();
-    CHECK(!fdt_init(good.data, 39));
+    CHECK(!init_both(good.data, 39));
     expect_nothing();
     struct {
         int field;
@@ -309,7 +329,7 @@ static void test_bad_headers(void) {
     for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); ++i) {
         blob_t b = copy(good.data, good.size);
         put_be32(b.data + edits[i].field, edits[i].value);
-        if (fdt_init(b.data, b.size)) {
+        if (init_both(b.data, b.size)) {
             fprintf(stderr, "accepted header edit %zu (field %d = 0x%x)\n", i, edits[i].field, edits[i].value);
             CHECK(0);
         }
@@ -317,8 +337,8 @@ static void test_bad_headers(void) {
         free(b.data);
     }
     // A good init, then a failed one: the old tree is forgotten.
-    CHECK(fdt_init(good.data, good.size));
-    CHECK(!fdt_init(good.data, 10));
+    CHECK(init_both(good.data, good.size));
+    CHECK(!init_both(good.data, 10));
     expect_nothing();
     free(good.data);
 }
@@ -330,7 +350,7 @@ static void test_truncated(void) {
     free(raw.data);
     for (size_t n = 0; n < good.size; ++n) {
         blob_t b = copy(good.data, n);
-        if (fdt_init(b.data, n)) {
+        if (init_both(b.data, n)) {
             CHECK(0);
             fprintf(stderr, "accepted a blob cut to %zu of %zu bytes\n", n, good.size);
         }
@@ -354,7 +374,7 @@ static void test_truncated_consistent(void) {
         blob_t b = copy(good.data, n);
         put_be32(b.data + H_TOTAL, (uint32_t)n);
         put_be32(b.data + H_SIZE_STRUCT, (uint32_t)(n - off_struct));
-        if (fdt_init(b.data, n)) {
+        if (init_both(b.data, n)) {
             exercise();
         } else {
             expect_nothing();
@@ -399,7 +419,7 @@ static void test_corrupt_random(void) {
                     break;
             }
         }
-        if (fdt_init(b.data, b.size)) {
+        if (init_both(b.data, b.size)) {
             accepted++;
             exercise();
         } else {
@@ -418,7 +438,7 @@ static void test_corrupt_random(void) {
 // Find the byte offset (in the structure block) of the FDT_PROP token of
 // `prop` in the first node compatible with `compat`.
 static uint32_t find_prop_token(const blob_t *b, const char *compat, const char *prop) {
-    CHECK(fdt_init(b->data, b->size));
+    CHECK(init_both(b->data, b->size));
     int node = fdt_find_compatible(FDT_NODE_NONE, compat);
     uint32_t len;
     const uint8_t *value = fdt_get_prop(node, prop, &len);
@@ -444,7 +464,7 @@ static void test_prop_len_past_end(void) {
             blob_t b = copy(good.data, good.size);
             uint32_t tok = find_prop_token(&b, "arm,pl011", props[p]);
             put_be32(b.data + tok + 4, lens[l]);
-            if (fdt_init(b.data, b.size)) {
+            if (init_both(b.data, b.size)) {
                 int uart = FDT_NODE_NONE;
                 // Look the node up without its compatible string when that is the damaged one.
                 uart = fdt_find_root_child("pl011");
@@ -465,7 +485,7 @@ static void test_prop_len_past_end(void) {
     blob_t b = copy(good.data, good.size);
     uint32_t off_struct = be32(b.data + H_OFF_STRUCT), size_struct = be32(b.data + H_SIZE_STRUCT);
     put_be32(b.data + off_struct + size_struct - 4, 3); // FDT_PROP where FDT_END was
-    if (fdt_init(b.data, b.size)) {
+    if (init_both(b.data, b.size)) {
         exercise();
     }
     free(b.data);
@@ -488,7 +508,7 @@ static void test_cells_and_index_overflow(void) {
     };
     for (size_t k = 0; k < sizeof(cells) / sizeof(cells[0]); ++k) {
         blob_t b = copy(good.data, good.size);
-        CHECK(fdt_init(b.data, b.size));
+        CHECK(init_both(b.data, b.size));
         uint8_t *ac = (uint8_t *)fdt_get_prop(0, "#address-cells", NULL);
         uint8_t *sc = (uint8_t *)fdt_get_prop(0, "#size-cells", NULL);
         CHECK(ac != NULL && sc != NULL);
@@ -498,7 +518,7 @@ static void test_cells_and_index_overflow(void) {
         }
         put_be32(ac, cells[k][0]);
         put_be32(sc, cells[k][1]);
-        CHECK(fdt_init(b.data, b.size));
+        CHECK(init_both(b.data, b.size));
         int uart = fdt_find_compatible(FDT_NODE_NONE, "arm,pl011");
         uint64_t a, sz;
         for (int i = 0; i < 4; ++i) {
@@ -509,7 +529,7 @@ static void test_cells_and_index_overflow(void) {
         }
         free(b.data);
     }
-    CHECK(fdt_init(good.data, good.size));
+    CHECK(init_both(good.data, good.size));
     int uart = fdt_find_compatible(FDT_NODE_NONE, "arm,pl011");
     uint32_t irq;
     uint64_t a, sz;
@@ -518,6 +538,89 @@ static void test_cells_and_index_overflow(void) {
     CHECK(!fdt_get_reg(uart, 0x10000000, &a, &sz)); // (index + 1) * 16 wraps
     CHECK(!fdt_get_reg(uart, 0x7fffffff, &a, &sz));
     free(good.data);
+}
+
+// A tree built token by token, for layouts QEMU never writes.
+typedef struct {
+    uint8_t structs[512];
+    uint32_t structs_len;
+    char strings[128];
+    uint32_t strings_len;
+} tree_t;
+
+static void tree_bytes(tree_t *t, const void *p, uint32_t n) {
+    memcpy(t->structs + t->structs_len, p, n);
+    t->structs_len += n;
+    while (t->structs_len % 4) {
+        t->structs[t->structs_len++] = 0;
+    }
+}
+
+static void tree_word(tree_t *t, uint32_t w) {
+    uint8_t b[4];
+    put_be32(b, w);
+    tree_bytes(t, b, 4);
+}
+
+static void tree_node(tree_t *t, const char *name) {
+    tree_word(t, 1); // FDT_BEGIN_NODE
+    tree_bytes(t, name, strlen(name) + 1);
+}
+
+static void tree_prop(tree_t *t, const char *name, const char *value) {
+    tree_word(t, 3); // FDT_PROP
+    tree_word(t, strlen(value) + 1);
+    tree_word(t, t->strings_len);
+    memcpy(t->strings + t->strings_len, name, strlen(name) + 1);
+    t->strings_len += strlen(name) + 1;
+    tree_bytes(t, value, strlen(value) + 1);
+}
+
+static blob_t tree_blob(const tree_t *t) {
+    uint32_t total = 40 + t->structs_len + t->strings_len;
+    uint8_t *b = calloc(1, total);
+    put_be32(b + H_MAGIC, FDT_MAGIC);
+    put_be32(b + H_TOTAL, total);
+    put_be32(b + H_OFF_STRUCT, 40);
+    put_be32(b + H_OFF_STRINGS, 40 + t->structs_len);
+    put_be32(b + H_VERSION, 17);
+    put_be32(b + H_SIZE_STRINGS, t->strings_len);
+    put_be32(b + H_SIZE_STRUCT, t->structs_len);
+    memcpy(b + 40, t->structs, t->structs_len);
+    memcpy(b + 40 + t->structs_len, t->strings, t->strings_len);
+    blob_t out = copy(b, total);
+    free(b);
+    return out;
+}
+
+// Properties count only before a node's first subnode (fdt_get_prop stops
+// there); NOPs are skipped; the first of two same-named properties wins.
+static void test_property_placement(void) {
+    tree_t t = { .structs_len = 0 };
+    tree_node(&t, "");
+    tree_node(&t, "a");
+    tree_word(&t, 4); // FDT_NOP
+    tree_prop(&t, "compatible", "x,a");
+    tree_prop(&t, "compatible", "x,second");
+    tree_word(&t, 2); // FDT_END_NODE
+    tree_prop(&t, "compatible", "x,late"); // the root's, after a subnode
+    tree_prop(&t, "device_type", "late");
+    tree_node(&t, "b");
+    tree_node(&t, "c");
+    tree_word(&t, 2);
+    tree_prop(&t, "device_type", "late"); // b's, after a subnode
+    tree_word(&t, 2);
+    tree_word(&t, 2);
+    tree_word(&t, 9); // FDT_END
+    blob_t b = tree_blob(&t);
+    CHECK(init_both(b.data, b.size));
+    int a = fdt_find_compatible(FDT_NODE_NONE, "x,a");
+    CHECK(a == 8);
+    CHECK(fdt_find_compatible(FDT_NODE_NONE, "x,second") == FDT_NODE_NONE);
+    CHECK(fdt_find_compatible(FDT_NODE_NONE, "x,late") == FDT_NODE_NONE);
+    CHECK(fdt_find_device_type(FDT_NODE_NONE, "late") == FDT_NODE_NONE);
+    exercise();
+    free(b.data);
 }
 
 static const test_case_t cases[] = {
@@ -529,6 +632,7 @@ static const test_case_t cases[] = {
     { "corrupt_random", test_corrupt_random },
     { "prop_len_past_end", test_prop_len_past_end },
     { "cells_and_index_overflow", test_cells_and_index_overflow },
+    { "property_placement", test_property_placement },
 };
 
 int main(int argc, char **argv) {
