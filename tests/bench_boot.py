@@ -64,10 +64,11 @@ def cpu_ms(pid):
     return total / 1e6
 
 
-def boot_once(image, timeout):
+def boot_once(image, timeout, qemu_args=QEMU_ARGS):
     """(wall, cpu): milliseconds from just before QEMU starts to PROMPT on its
-    serial, and the CPU time QEMU had used by then."""
-    cmd = [QEMU] + QEMU_ARGS + ["-kernel", image]
+    serial (qemu_args must put it on stdio), and the CPU time QEMU had used
+    by then."""
+    cmd = [QEMU] + qemu_args + ["-kernel", image]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)

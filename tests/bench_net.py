@@ -63,6 +63,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
 
 from qemu_guest import BOARD, Guest, GuestError  # noqa: E402
 from netguest import free_port, net_args  # noqa: E402
+import bench_boot  # noqa: E402
 import linux_guest  # noqa: E402
 
 QEMU = "qemu-system-arm"
@@ -424,12 +425,16 @@ def _connect(port, timeout=30):
     return s
 
 
+class ConnectionClosed(RuntimeError):
+    pass
+
+
 def _recv_line(s, limit=4096):
     data = b""
     while not data.endswith(b"\n"):
         chunk = s.recv(1)
         if not chunk:
-            raise RuntimeError("connection closed before a line; got %r" % data)
+            raise ConnectionClosed("connection closed before a line; got %r" % data)
         data += chunk
         if len(data) > limit:
             raise RuntimeError("line too long")
@@ -464,12 +469,33 @@ def _recv_exactly(s, n, what):
     return got
 
 
+def _open_service(port, what, timeout, rcvbuf=None, wait=5.0):
+    """A connection to a bulk service, after its "go". slirp accepts the
+    host's connection before it reaches the guest, so a service that is not
+    listening yet (Linux starts its nc's one after another) shows as a
+    connection closed before the greeting: try again for up to `wait` s."""
+    deadline = time.monotonic() + wait
+    while True:
+        s = _connect(port, timeout)
+        if rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        try:
+            if _recv_line(s) != b"go\n":
+                raise RuntimeError("%s: no go" % what)
+            return s
+        except ConnectionClosed:
+            s.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+        except BaseException:
+            s.close()
+            raise
+
+
 def measure_tx(port, size, chunk=16384, nodelay=0, timeout=120):
     """guest->host: MB/s from sending the request until the last byte arrives."""
-    with _connect(port, timeout) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * MiB)
-        if _recv_line(s) != b"go\n":
-            raise RuntimeError("tx: no go")
+    with _open_service(port, "tx", timeout, rcvbuf=4 * MiB) as s:
         t0 = time.perf_counter()
         s.sendall(b"%d %d %d\n" % (size, chunk, nodelay))
         got = 0
@@ -486,9 +512,7 @@ def measure_tx(port, size, chunk=16384, nodelay=0, timeout=120):
 def measure_rx(port, size, bufsize=16384, timeout=120):
     """host->guest: MB/s from the guest's "go" until it has read everything
     (its report after our end of stream)."""
-    with _connect(port, timeout) as s:
-        if _recv_line(s) != b"go\n":
-            raise RuntimeError("rx: no go")
+    with _open_service(port, "rx", timeout) as s:
         block = bytes(MiB)
         t0 = time.perf_counter()
         s.sendall(b"%d %d\n" % (size, bufsize))
@@ -708,9 +732,18 @@ class Bench:
 
     def boot_times(self, app_fw, ip="dhcp"):
         """{label: ([ms, ...], [banner, ...])}, the guests alternating run by run
-        so that changes in the host's load touch all alike."""
+        so that changes in the host's load touch all alike. "qemu_floor" is
+        QEMU alone: the same machine and network starting bench_boot's floor
+        image, which only writes its prompt, timed to that prompt."""
         out = {label: ([], []) for label, _, _ in self.guests()}
+        out["qemu_floor"] = ([], [])
+        floor = bench_boot.build_floor(os.path.join(self.args.build_dir, "floor"), "arm-none-eabi-gcc")
+        floor_args = (MACHINE[1:] + ["-display", "none", "-monitor", "none", "-serial", "stdio"]
+                      + net_args("legacy", netdev({"ready": free_port()})))
         for run in range(self.args.boot_runs + 1):  # round 0 warms caches, unrecorded
+            ms, _ = bench_boot.boot_once(floor, 30, floor_args)
+            if run:
+                out["qemu_floor"][0].append(ms)
             for label, kind, transport in self.guests():
                 timeout = self.args.linux_timeout if kind == "linux" else 30
                 # Linux answers through a forked busybox nc: an attempt must
@@ -876,10 +909,14 @@ def main():
             print("boot to network-ready (%s), median of %d:" % (ip, args.boot_runs))
             for label, s in b.items():
                 marks = s.get("guest_ticks_ms", {})
+                note = "   QEMU alone (floor image, same machine and network), to its prompt"
+                if marks:
+                    note = ("   guest ms: main.py %(main)g, DHCP done %(net)g, listening %(listen)g;"
+                            " host - listen %(host_minus_listen)g" % marks)
+                elif label != "qemu_floor":
+                    note = ""
                 print("  %-13s %8.1f ms  (min %.1f, max %.1f)%s" % (
-                    label, s["median_ms"], s["min_ms"], s["max_ms"],
-                    ("   guest ms: main.py %(main)g, DHCP done %(net)g, listening %(listen)g;"
-                     " host - listen %(host_minus_listen)g" % marks) if marks else ""))
+                    label, s["median_ms"], s["min_ms"], s["max_ms"], note))
 
     result["transfer"] = {}
     print("transfers, median of %d:" % args.runs)
