@@ -15,7 +15,9 @@ legacy (--linux-transports adds modern):
               main.py (make -C ports/virt APP=..., into build/bench-net/fw);
               its banner carries ticks_ms at main.py, DHCP done and
               listening. Linux: /init loads the virtio modules, runs udhcpc
-              and busybox nc.
+              and busybox nc. Beside them, qemu_floor: QEMU alone, the
+              same machine and network booting bench_boot's floor image
+              (it only writes a prompt), timed to that prompt.
   tx, rx      MB/s (10^6 bytes/s) of a --size TCP transfer guest->host and
               host->guest. Ours: socket.write() of 16 KiB bytes objects /
               socket.readinto() of a 16 KiB bytearray, in Python. Linux: dd

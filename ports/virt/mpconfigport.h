@@ -77,13 +77,17 @@
 #define MICROPY_PY_WEBSOCKET                (1)
 #define MICROPY_PORT_NETWORK_INTERFACES \
     { MP_ROM_QSTR(MP_QSTR_LAN), MP_ROM_PTR(&network_lan_type) },
-// lwIP runs at interrupt level; thread-level calls into it mask interrupts.
+// lwIP runs at thread level (network_lan.c): scheduled from the NIC and tick
+// interrupts, and in every wait; calls into it mask interrupts.
 #define MICROPY_PY_LWIP_ENTER               virt_lwip_lock();
 #define MICROPY_PY_LWIP_REENTER             virt_lwip_lock();
 #define MICROPY_PY_LWIP_EXIT                virt_lwip_unlock();
+#define MICROPY_SCHEDULER_STATIC_NODES      (1)
+#define MICROPY_INTERNAL_EVENT_HOOK         network_lan_poll()
 extern const struct _mp_obj_type_t network_lan_type;
 void virt_lwip_lock(void);
 void virt_lwip_unlock(void);
+void network_lan_poll(void);
 
 // Wait for an interrupt when idle, for at most timeout_ms (-1: no limit).
 #define MICROPY_INTERNAL_WFE(TIMEOUT_MS)    mp_hal_wait_for_event(TIMEOUT_MS)

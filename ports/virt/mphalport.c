@@ -4,13 +4,16 @@
 #include "py/stream.h"
 #include "extmod/misc.h"
 
+#include "network_lan.h"
 #include "rtc_pl031.h"
 #include "uart_pl011.h"
 
 // Sleep in WFI until an interrupt, or until timeout_ms has passed (-1: none).
 // IRQs are masked across the check-then-wait so a wake-up cannot slip between.
 void mp_hal_wait_for_event(int timeout_ms) {
-    if (timeout_ms == 0) {
+    // network_lan_poll runs just before this (MICROPY_INTERNAL_EVENT_HOOK):
+    // what it received may be what the caller waits for.
+    if (network_lan_take_worked() || timeout_ms == 0) {
         return;
     }
     if (timeout_ms > 0) {
@@ -18,6 +21,7 @@ void mp_hal_wait_for_event(int timeout_ms) {
     }
     uint32_t state = cpu_irq_save();
     if (uart_rx_available() == 0 && MP_STATE_THREAD(mp_pending_exception) == MP_OBJ_NULL
+        && !network_lan_pending() // runs even while the scheduler is locked
         #if MICROPY_ENABLE_SCHEDULER
         && MP_STATE_VM(sched_state) != MP_SCHED_PENDING
         #endif

@@ -1,9 +1,14 @@
 // lwIP netif over the virtio-net driver, and network.LAN.
 //
-// lwIP runs at interrupt level: frames are fed to it from the NIC interrupt
-// and its timers from the soft-timer interrupt. Thread-level callers (modlwip,
-// this file) mask interrupts around lwIP calls (MICROPY_PY_LWIP_ENTER), so
-// lwIP is never entered twice.
+// lwIP runs at thread level only, never from an interrupt: the NIC and the
+// lwIP tick interrupts just note that work is due and schedule
+// network_lan_poll, which runs between bytecodes (MicroPython's scheduler)
+// and in every wait (MICROPY_INTERNAL_EVENT_HOOK, also when the scheduler is
+// locked). modlwip calls lwIP outside MICROPY_PY_LWIP_ENTER in places:
+// listen() installs its accept callback after the pcb listens, and a
+// connection that lwIP completed from an interrupt in that gap was reset
+// (seen at boot). Callers that hold the lock (MICROPY_PY_LWIP_ENTER) mask
+// interrupts, so lwIP is never entered twice.
 #include <errno.h>
 #include <string.h>
 
@@ -52,6 +57,10 @@ static struct netif lan_netif;
 static bool lan_present;
 static bool lan_csum_offload;
 static soft_timer_entry_t lan_timer;
+static mp_sched_node_t lan_sched_node;
+static volatile bool lan_nic_due;    // the NIC interrupted
+static volatile bool lan_timers_due; // lwIP's tick came round
+static volatile bool lan_worked;     // network_lan_poll did work since the last wait
 static bool lan_icmp_echo = true; // lwIP answers pings unless turned off
 // Set while lwIP works through frames of one receive interrupt: pure ACKs it
 // sends meanwhile wait in lan_acks for the end of the batch.
@@ -380,9 +389,49 @@ static err_t lan_netif_init(struct netif *netif) {
     return ERR_OK;
 }
 
+bool network_lan_pending(void) {
+    return lan_nic_due || lan_timers_due;
+}
+
+void network_lan_poll(void) {
+    if (!network_lan_pending()) {
+        return;
+    }
+    virt_lwip_lock();
+    if (lan_nic_due) {
+        lan_nic_due = false;
+        virtio_net_service(&lan_nic);
+    }
+    if (lan_timers_due) {
+        lan_timers_due = false;
+        sys_check_timeouts();
+    }
+    virt_lwip_unlock();
+    lan_worked = true;
+}
+
+bool network_lan_take_worked(void) {
+    bool worked = lan_worked;
+    lan_worked = false;
+    return worked;
+}
+
+static void lan_sched_cb(mp_sched_node_t *node) {
+    (void)node;
+    network_lan_poll();
+}
+
+// From interrupts: ask for network_lan_poll at the next safe point.
+static void lan_irq_defer(virtio_net_t *nic) {
+    (void)nic;
+    lan_nic_due = true;
+    mp_sched_schedule_node(&lan_sched_node, lan_sched_cb);
+}
+
 static void lan_timer_cb(soft_timer_entry_t *self) {
-    sys_check_timeouts();
-    lan_deferred_work();
+    (void)self;
+    lan_timers_due = true;
+    mp_sched_schedule_node(&lan_sched_node, lan_sched_cb);
 }
 
 void network_lan_boot(void) {
@@ -394,6 +443,7 @@ void network_lan_boot(void) {
         return;
     }
     lan_nic.rx_batch_done = lan_rx_batch_done;
+    lan_nic.irq_defer = lan_irq_defer;
     lan_present = true;
     lan_csum_offload = virtio_net_has_feature(&lan_nic, VIRTIO_NET_F_CSUM);
     virt_lwip_lock();

@@ -8,6 +8,13 @@
 
 // Once at power-on: start lwIP and the first virtio-net device, if any.
 void network_lan_boot(void);
+// Whether lwIP has work waiting (frames, its tick), and doing it: at thread
+// level only (see network_lan.c).
+bool network_lan_pending(void);
+void network_lan_poll(void);
+// Whether network_lan_poll did work since the last call: a wait then ends at
+// once, so that its caller looks again at what it waits for.
+bool network_lan_take_worked(void);
 // The driver instance (its config, counters), NULL without a device.
 virtio_net_t *network_lan_nic(void);
 // Whether lwIP sees ICMP echo requests (and so answers pings).

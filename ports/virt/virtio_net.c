@@ -209,10 +209,8 @@ void virtio_net_poll(virtio_net_t *nic) {
     }
 }
 
-static void virtio_net_irq_handler(void *arg) {
-    virtio_net_t *nic = arg;
-    nic->stats.irqs++;
-    uint32_t cause = virtio_mmio_ack_irq(&nic->dev);
+// What an interrupt reported: a configuration change, used buffers.
+static void service_cause(virtio_net_t *nic, uint32_t cause) {
     if (cause & VIRTIO_MMIO_INT_CONFIG) {
         nic->stats.config_changes++;
         if (virtio_mmio_status(&nic->dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
@@ -223,6 +221,27 @@ static void virtio_net_irq_handler(void *arg) {
         }
     }
     virtio_net_poll(nic);
+}
+
+static void virtio_net_irq_handler(void *arg) {
+    virtio_net_t *nic = arg;
+    nic->stats.irqs++;
+    uint32_t cause = virtio_mmio_ack_irq(&nic->dev);
+    if (nic->irq_defer != NULL) {
+        // RX notifications stay off until virtio_net_service has drained
+        // the ring (virtio_net_poll turns them on and looks again).
+        nic->irq_cause |= cause;
+        virtq_disable_irq(&nic->rxq);
+        nic->irq_defer(nic);
+        return;
+    }
+    service_cause(nic, cause);
+}
+
+void virtio_net_service(virtio_net_t *nic) {
+    uint32_t cause = nic->irq_cause;
+    nic->irq_cause = 0;
+    service_cause(nic, cause);
 }
 
 void virtio_net_hdr_set_csum(uint8_t *hdr, uint16_t csum_start, uint16_t csum_offset) {

@@ -65,6 +65,8 @@ typedef void (*virtio_net_fill_t)(void *ctx, struct _virtio_net_t *nic, uint8_t 
 typedef void (*virtio_net_link_cb_t)(struct _virtio_net_t *nic, bool up);
 // After a poll that handed frames to rx_cb: the end of a receive batch.
 typedef void (*virtio_net_batch_cb_t)(struct _virtio_net_t *nic);
+// From the interrupt, instead of handling it there (see irq_defer).
+typedef void (*virtio_net_irq_cb_t)(struct _virtio_net_t *nic);
 
 typedef struct _virtio_net_t {
     virtio_mmio_dev_t dev;
@@ -85,6 +87,12 @@ typedef struct _virtio_net_t {
     virtio_net_rx_cb_t rx_cb;
     virtio_net_link_cb_t link_cb;
     virtio_net_batch_cb_t rx_batch_done; // optional; set after init
+    // Optional, set after init: the interrupt only acknowledges the device,
+    // notes why in irq_cause and calls this; its owner then calls
+    // virtio_net_service at thread level, so the callbacks never run from
+    // the interrupt.
+    virtio_net_irq_cb_t irq_defer;
+    volatile uint32_t irq_cause;
     void *user;
 } virtio_net_t;
 
@@ -101,9 +109,12 @@ int virtio_net_tx_fill(virtio_net_t *nic, size_t len, virtio_net_fill_t fill, vo
 // Ask the device to checksum frame[csum_start:] into frame[csum_start + csum_offset]
 // (which holds the pseudo-header sum); only with VIRTIO_NET_F_CSUM.
 void virtio_net_hdr_set_csum(uint8_t *hdr, uint16_t csum_start, uint16_t csum_offset);
-// Process used RX/TX buffers (called from the interrupt; safe to call with
-// interrupts masked too).
+// Process used RX/TX buffers (from the interrupt unless irq_defer is set;
+// safe to call with interrupts masked too).
 void virtio_net_poll(virtio_net_t *nic);
+// Handle what deferred interrupts reported (irq_defer), then poll; call with
+// the device's interrupt masked.
+void virtio_net_service(virtio_net_t *nic);
 bool virtio_net_has_feature(const virtio_net_t *nic, int bit);
 
 #endif // MICROPY_INCLUDED_VIRT_VIRTIO_NET_H
