@@ -24,7 +24,7 @@ def _mac(text):
 
 
 def _network(opts):
-    if _virt.net_info() is None:
+    if not _virt.net_present():
         return  # QEMU was started without a virtio-net device
     lan = network.LAN()
     if "mac" in opts:

@@ -15,6 +15,12 @@ static mp_obj_t virt_bootargs(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(virt_bootargs_obj, virt_bootargs);
 
+// Whether QEMU gave the guest a virtio-net device (cheaper than net_info()).
+static mp_obj_t virt_net_present(void) {
+    return mp_obj_new_bool(network_lan_nic() != NULL);
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(virt_net_present_obj, virt_net_present);
+
 static void dict_store_int(mp_obj_t dict, qstr key, mp_uint_t value) {
     mp_obj_dict_store(dict, MP_OBJ_NEW_QSTR(key), mp_obj_new_int_from_uint(value));
 }
@@ -140,6 +146,7 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(virt_net_reinit_obj, 0, 1, virt_net_r
 static const mp_rom_map_elem_t virt_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__virt) },
     { MP_ROM_QSTR(MP_QSTR_bootargs), MP_ROM_PTR(&virt_bootargs_obj) },
+    { MP_ROM_QSTR(MP_QSTR_net_present), MP_ROM_PTR(&virt_net_present_obj) },
     { MP_ROM_QSTR(MP_QSTR_net_info), MP_ROM_PTR(&virt_net_info_obj) },
     { MP_ROM_QSTR(MP_QSTR_net_tx), MP_ROM_PTR(&virt_net_tx_obj) },
     { MP_ROM_QSTR(MP_QSTR_net_rx), MP_ROM_PTR(&virt_net_rx_obj) },
