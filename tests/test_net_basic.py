@@ -99,3 +99,19 @@ def test_loopback_asyncio_in_guest(net_guest):
     )
     assert err == ""
     assert out.split() == ["b'HELLO", "0'", "b'HELLO", "19'", "20"]
+
+
+def test_idle_cpu_is_low_with_link_up(net_guest):
+    """Idle at the REPL with the link up and an address: lwIP's tick and
+    slirp's timers run, the CPU waits in WFI in between (target < 5 %)."""
+    import time
+
+    g = net_guest
+    time.sleep(1)  # let start-up settle
+    c0, t0 = g.cpu_seconds(), time.monotonic()
+    time.sleep(5)
+    c1, t1 = g.cpu_seconds(), time.monotonic()
+    load = (c1 - c0) / (t1 - t0)
+    print("QEMU used %.2f%% of a core over %.1f s idle (%s)" % (load * 100, t1 - t0, g.transport))
+    assert load < 0.05, "QEMU used %.1f%% of a core while idle" % (load * 100)
+    assert g.repl("import network; print(network.LAN().isconnected())").strip() == "True"
