@@ -439,3 +439,47 @@ def test_socket_timeouts_nonblocking_and_poll(net_guest):
     assert lines[11] == "b''"  # POLLIN at the host's close, then EOF
     assert lines[12] == "True"  # a closed port fails the connect
     assert len(lines) == 13
+
+
+# Sockets used from a scheduled callback and from a soft machine.Timer
+# callback: the scheduler is locked while they run, and lwIP, which runs at
+# thread level, must still get its turn in their waits.
+
+SCHEDULED_CLIENT = """
+import micropython, machine, socket, time
+got = []
+def talk(what):
+    s = socket.socket()
+    s.settimeout(5)
+    s.connect((%r, %d))
+    s.write(what)
+    got.append(s.recv(100))
+    s.close()
+micropython.schedule(talk, b'scheduled')
+tim = machine.Timer(-1, mode=machine.Timer.ONE_SHOT, period=10, callback=lambda t: talk(b'timer'))
+"""
+
+
+def test_sockets_from_scheduled_and_timer_callbacks(net_guest):
+    g = net_guest
+    srv = host_listener()
+
+    def serve():
+        out = []
+        for _ in range(2):
+            c, _ = srv.accept()
+            with c:
+                c.settimeout(10)
+                data = c.recv(100)
+                out.append(data)
+                c.sendall(b"echo:" + data)
+        return sorted(out)
+
+    try:
+        task = HostTask(serve)
+        g.repl("exec(%r)" % (SCHEDULED_CLIENT % (HOST_FROM_GUEST, srv.getsockname()[1])))
+        assert task.result(timeout=30) == [b"scheduled", b"timer"]
+        out = g.repl("exec(%r)" % "for _ in range(100):\n if len(got) == 2: break\n time.sleep_ms(20)\nprint(sorted(got))")
+        assert out.strip().endswith("[b'echo:scheduled', b'echo:timer']")
+    finally:
+        srv.close()
