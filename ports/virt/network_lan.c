@@ -62,7 +62,7 @@ static volatile bool lan_nic_due;    // the NIC interrupted
 static volatile bool lan_timers_due; // lwIP's tick came round
 static volatile bool lan_worked;     // network_lan_poll did work since the last wait
 static bool lan_icmp_echo = true; // lwIP answers pings unless turned off
-// Set while lwIP works through frames of one receive interrupt: pure ACKs it
+// Set while lwIP works through one receive batch (one poll): pure ACKs it
 // sends meanwhile wait in lan_acks for the end of the batch.
 static bool lan_rx_batch;
 static ack_coalesce_t lan_acks;

@@ -1,5 +1,5 @@
 // Receive segment merging (LRO): consecutive in-order TCP segments of one
-// connection that arrive in one interrupt are handed to lwIP as one segment.
+// connection that arrive in one batch are handed to lwIP as one segment.
 //
 // lwIP's cost per segment (input path, one pbuf each, and modlwip handing
 // Python one pbuf per read) dominates a bulk receive under emulation; a
