@@ -97,14 +97,16 @@ static void test_what_does_not_merge(void) {
     CHECK(!memcmp(buf, f, len)); // one segment goes on unchanged
 }
 
-static void test_capacity(void) {
+// Offers up to `count` in-order full segments to a merge into buf[:cap];
+// returns how many it took.
+static int merge_full_segments(size_t cap, int count) {
     uint8_t f[2000];
     uint32_t ds;
     size_t len = make_seg(f, 5002, 1000, 1, 0x10, 1460, 0);
     CHECK(rx_merge_candidate(f, len, &ds));
-    rx_merge_start(&m, buf, 14 + 40 + 3 * 1460, f, len, ds);
+    rx_merge_start(&m, buf, cap, f, len, ds);
     int merged = 1;
-    for (int i = 1; i < 10; ++i) {
+    for (int i = 1; i < count; ++i) {
         len = make_seg(f, 5002, 1000 + i * 1460, 1, 0x10, 1460, 0);
         CHECK(rx_merge_candidate(f, len, &ds));
         if (!rx_merge_follows(&m, f, len)) {
@@ -113,20 +115,14 @@ static void test_capacity(void) {
         rx_merge_append(&m, f, len, ds);
         merged++;
     }
-    CHECK_EQ_U(merged, 3);
+    return merged;
+}
+
+static void test_capacity(void) {
+    CHECK_EQ_U(merge_full_segments(14 + 40 + 3 * 1460, 10), 3);
     CHECK(tf_checksums_ok(buf, rx_merge_finish(&m)));
     // Never beyond an IPv4 total length of 65535.
-    len = make_seg(f, 5002, 1000, 1, 0x10, 1460, 0);
-    CHECK(rx_merge_candidate(f, len, &ds));
-    rx_merge_start(&m, buf, sizeof(buf), f, len, ds);
-    for (int i = 1; i < 60; ++i) {
-        len = make_seg(f, 5002, 1000 + i * 1460, 1, 0x10, 1460, 0);
-        CHECK(rx_merge_candidate(f, len, &ds));
-        if (!rx_merge_follows(&m, f, len)) {
-            break;
-        }
-        rx_merge_append(&m, f, len, ds);
-    }
+    merge_full_segments(sizeof(buf), 60);
     CHECK(m.len - 14 <= 0xffff);
     CHECK(tf_checksums_ok(buf, rx_merge_finish(&m)));
 }
