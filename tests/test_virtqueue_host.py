@@ -6,7 +6,7 @@ machine with ports/virt/fdt.c, and truncated or damaged copies of them;
 tests/host/heap_areas_test.c checks ports/virt/heap_areas.c, which hands out
 the GC heap's further areas; tests/host/ack_coalesce_test.c checks which TCP
 ACKs ports/virt/ack_coalesce.c holds, merges and sends;
-tests/host/rx_merge_test.c checks which received segments ports/virt/rx_merge.c
+tests/host/rx_merge_test.c checks which received segments (and pure ACKs) ports/virt/rx_merge.c
 merges, the merged frames' lengths and checksums, and ports/virt/inet_csum.c
 against a byte-by-byte sum. All are built here with the host's `cc` under
 AddressSanitizer and UBSan, into build/host-tests/, and each test case runs as
@@ -65,6 +65,7 @@ RX_MERGE_CASES = [
     "merges_in_order_segments",
     "what_does_not_merge",
     "capacity",
+    "pure_acks",
     "inet_csum_matches_reference",
 ]
 

@@ -71,6 +71,9 @@ static ack_coalesce_t lan_acks;
 #define LAN_MERGE_MAX (ETH_HLEN + 60 + 11 * TCP_MSS)
 static rx_merge_t lan_merge;
 static struct pbuf *lan_merge_pbuf;
+// The newest pure ACK of the batch so far (rx_merge_ack_supersedes).
+static uint8_t lan_held_ack[RX_MERGE_ACK_LEN];
+static bool lan_ack_held;
 
 static const network_lan_obj_t network_lan_obj = { { &network_lan_type } };
 
@@ -254,6 +257,24 @@ static void lan_input(virtio_net_t *nic, struct pbuf *p) {
     }
 }
 
+// A frame to lwIP in a pool pbuf of its own.
+static void lan_input_copy(virtio_net_t *nic, const uint8_t *frame, size_t len) {
+    struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_POOL);
+    if (p == NULL) {
+        nic->stats.rx_dropped++;
+        return;
+    }
+    pbuf_take(p, frame, len);
+    lan_input(nic, p);
+}
+
+static void lan_held_ack_flush(virtio_net_t *nic) {
+    if (lan_ack_held) {
+        lan_ack_held = false;
+        lan_input_copy(nic, lan_held_ack, RX_MERGE_ACK_LEN);
+    }
+}
+
 // Hand the merged segment to lwIP. lwIP acknowledges every second segment
 // it sees; one that stands for several is acknowledged at once, as they
 // would have been.
@@ -283,6 +304,7 @@ static void lan_merge_flush(virtio_net_t *nic) {
 
 static void lan_rx_batch_done(virtio_net_t *nic) {
     lan_merge_flush(nic);
+    lan_held_ack_flush(nic);
     lan_rx_batch = false;
     ack_coalesce_flush(&lan_acks, lan_send_held, NULL);
 }
@@ -340,6 +362,18 @@ static void lan_rx(virtio_net_t *nic, const uint8_t *hdr, uint8_t *frame, size_t
         return;
     }
     lan_rx_batch = true;
+    // At most one of a held ACK and a merge is pending: whatever else
+    // arrives sends what is held first, so each connection's order is kept.
+    if (rx_merge_pure_ack(frame, len)) {
+        if (!lan_ack_held || !rx_merge_ack_supersedes(lan_held_ack, frame)) {
+            lan_merge_flush(nic);
+            lan_held_ack_flush(nic);
+        }
+        memcpy(lan_held_ack, frame, RX_MERGE_ACK_LEN);
+        lan_ack_held = true;
+        return;
+    }
+    lan_held_ack_flush(nic);
     uint32_t data_sum;
     if (rx_merge_candidate(frame, len, &data_sum)) {
         if (rx_merge_follows(&lan_merge, frame, len)) {
@@ -355,13 +389,7 @@ static void lan_rx(virtio_net_t *nic, const uint8_t *hdr, uint8_t *frame, size_t
     } else {
         lan_merge_flush(nic); // keep the order of the connection's segments
     }
-    struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_POOL);
-    if (p == NULL) {
-        nic->stats.rx_dropped++;
-        return;
-    }
-    pbuf_take(p, frame, len);
-    lan_input(nic, p);
+    lan_input_copy(nic, frame, len);
 }
 
 static void lan_link(virtio_net_t *nic, bool up) {

@@ -19,14 +19,25 @@ static uint32_t pseudo_sum(const uint8_t *ip, size_t tcp_len) {
     return inet_csum_add(0, ip + 12, 8) + IP_PROTO_TCP + tcp_len;
 }
 
-bool rx_merge_candidate(const uint8_t *frame, size_t len, uint32_t *data_sum) {
+// The IPv4 header of a TCP frame without IP options or fragmentation, with a
+// valid header checksum, or NULL; *tot is its IPv4 total length.
+static const uint8_t *ipv4_tcp(const uint8_t *frame, size_t len, size_t *tot) {
     if (len < ETH_HLEN + IP_HLEN + 20 || frame[12] != 0x08 || frame[13] != 0x00) {
-        return false;
+        return NULL;
     }
     const uint8_t *ip = frame + ETH_HLEN;
-    size_t tot = ip[2] << 8 | ip[3];
+    *tot = ip[2] << 8 | ip[3];
     if (ip[0] != 0x45 || ip[9] != IP_PROTO_TCP || ((ip[6] & 0x3f) | ip[7]) != 0
-        || tot < IP_HLEN + 20 || ETH_HLEN + tot > len || inet_csum_fold(inet_csum_add(0, ip, IP_HLEN)) != 0xffff) {
+        || *tot < IP_HLEN + 20 || ETH_HLEN + *tot > len || inet_csum_fold(inet_csum_add(0, ip, IP_HLEN)) != 0xffff) {
+        return NULL;
+    }
+    return ip;
+}
+
+bool rx_merge_candidate(const uint8_t *frame, size_t len, uint32_t *data_sum) {
+    size_t tot;
+    const uint8_t *ip = ipv4_tcp(frame, len, &tot);
+    if (ip == NULL) {
         return false;
     }
     const uint8_t *tcp = ip + IP_HLEN;
@@ -43,6 +54,25 @@ bool rx_merge_candidate(const uint8_t *frame, size_t len, uint32_t *data_sum) {
     }
     *data_sum = dsum;
     return true;
+}
+
+bool rx_merge_pure_ack(const uint8_t *frame, size_t len) {
+    size_t tot;
+    const uint8_t *ip = ipv4_tcp(frame, len, &tot);
+    if (ip == NULL || tot != IP_HLEN + 20) {
+        return false;
+    }
+    const uint8_t *tcp = ip + IP_HLEN;
+    return tcp[12] == 0x50 && tcp[13] == TCP_FLAG_ACK // 20-byte header, ACK alone
+           && inet_csum_fold(pseudo_sum(ip, 20) + inet_csum_add(0, tcp, 20)) == 0xffff;
+}
+
+bool rx_merge_ack_supersedes(const uint8_t *held, const uint8_t *frame) {
+    const uint8_t *ip = frame + ETH_HLEN, *hip = held + ETH_HLEN;
+    const uint8_t *tcp = ip + IP_HLEN, *htcp = hip + IP_HLEN;
+    return memcmp(ip + 12, hip + 12, 8) == 0 && memcmp(tcp, htcp, 4) == 0 // addresses, ports
+           && be32(tcp + 4) == be32(htcp + 4)
+           && (int32_t)(be32(tcp + 8) - be32(htcp + 8)) > 0;
 }
 
 bool rx_merge_follows(const rx_merge_t *m, const uint8_t *frame, size_t len) {

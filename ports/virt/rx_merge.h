@@ -11,6 +11,14 @@
 // IPv4 length and header checksum, and a TCP checksum built from the sums
 // of its parts.
 //
+// Pure ACKs (IPv4 without options, a 20-byte TCP header, flags ACK alone, no
+// payload, valid checksums) of one connection in one batch are merged too:
+// one that acknowledges more with the same sequence number makes the one
+// before it redundant, so lwIP sees only the newest. A sender clocked by a
+// peer that acknowledges every segment (slirp does) otherwise pays lwIP's
+// input path for each. Duplicate ACKs (the same acknowledgement number) are
+// never merged: they drive fast retransmit.
+//
 // Frames only, no dependency on lwIP: tests/host/rx_merge_test.c drives it.
 #ifndef MICROPY_INCLUDED_VIRT_RX_MERGE_H
 #define MICROPY_INCLUDED_VIRT_RX_MERGE_H
@@ -45,5 +53,15 @@ void rx_merge_append(rx_merge_t *m, const uint8_t *frame, size_t len, uint32_t d
 // Completes the headers of the merged frame (lengths, checksums) and
 // returns its length; m is empty afterwards (buf NULL).
 size_t rx_merge_finish(rx_merge_t *m);
+
+// Bytes of a mergeable pure ACK: Ethernet, IPv4 and TCP headers.
+#define RX_MERGE_ACK_LEN (14 + 20 + 20)
+
+// Whether a frame is a pure ACK that can be merged (checksums included).
+bool rx_merge_pure_ack(const uint8_t *frame, size_t len);
+
+// Whether pure ACK `frame` makes the earlier pure ACK `held` redundant: the
+// same connection and sequence number, a later acknowledgement number.
+bool rx_merge_ack_supersedes(const uint8_t *held, const uint8_t *frame);
 
 #endif // MICROPY_INCLUDED_VIRT_RX_MERGE_H

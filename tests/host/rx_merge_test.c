@@ -127,6 +127,49 @@ static void test_capacity(void) {
     CHECK(tf_checksums_ok(buf, rx_merge_finish(&m)));
 }
 
+static void test_pure_acks(void) {
+    uint8_t held[2000], f[2000];
+    size_t n = make_seg(held, 5002, 500, 3000, 0x10, 0, 0);
+    CHECK_EQ_U(n, RX_MERGE_ACK_LEN);
+    CHECK(rx_merge_pure_ack(held, n));
+    CHECK(rx_merge_pure_ack(held, 60)); // Ethernet padding after the packet
+    n = make_seg(f, 5002, 500, 4460, 0x10, 0, 0);
+    CHECK(rx_merge_pure_ack(f, n) && rx_merge_ack_supersedes(held, f)); // acknowledges more
+    n = make_seg(f, 5002, 500, 3000, 0x10, 0, 0);
+    CHECK(rx_merge_pure_ack(f, n) && !rx_merge_ack_supersedes(held, f)); // a duplicate ACK
+    n = make_seg(f, 5002, 500, 2000, 0x10, 0, 0);
+    CHECK(!rx_merge_ack_supersedes(held, f)); // an older one
+    n = make_seg(f, 5002, 501, 4460, 0x10, 0, 0);
+    CHECK(!rx_merge_ack_supersedes(held, f)); // another sequence number
+    n = make_seg(f, 5003, 500, 4460, 0x10, 0, 0);
+    CHECK(!rx_merge_ack_supersedes(held, f)); // another connection
+    // Across the wrap of the sequence space.
+    make_seg(held, 5002, 500, 0xfffffff0u, 0x10, 0, 0);
+    make_seg(f, 5002, 500, 0x10, 0x10, 0, 0);
+    CHECK(rx_merge_ack_supersedes(held, f));
+    CHECK(!rx_merge_ack_supersedes(f, held));
+    // What is not a mergeable pure ACK.
+    static const uint8_t flags[] = { 0x18, 0x11, 0x12, 0x14, 0x50, 0x00 }; // PSH FIN SYN RST ECE none
+    for (size_t i = 0; i < sizeof(flags); ++i) {
+        n = make_seg(f, 5002, 500, 4460, flags[i], 0, 0);
+        CHECK(!rx_merge_pure_ack(f, n));
+    }
+    n = make_seg(f, 5002, 500, 4460, 0x10, 1, 0); // a byte of data
+    CHECK(!rx_merge_pure_ack(f, n));
+    n = make_seg(f, 5002, 500, 4460, 0x10, 0, 4); // TCP options
+    CHECK(!rx_merge_pure_ack(f, n));
+    n = make_seg(f, 5002, 500, 4460, 0x10, 0, 0);
+    CHECK(!rx_merge_pure_ack(f, n - 1)); // truncated
+    f[14 + 20 + 16] ^= 1; // bad TCP checksum
+    CHECK(!rx_merge_pure_ack(f, n));
+    n = make_seg(f, 5002, 500, 4460, 0x10, 0, 0);
+    f[14 + 8] ^= 1; // bad IPv4 header checksum
+    CHECK(!rx_merge_pure_ack(f, n));
+    n = make_seg(f, 5002, 500, 4460, 0x10, 0, 0);
+    f[12] = 0x86; // not IPv4
+    CHECK(!rx_merge_pure_ack(f, n));
+}
+
 // The port's word-at-a-time sum against the byte-by-byte reference, for
 // every length and alignment.
 static void test_inet_csum_matches_reference(void) {
@@ -149,6 +192,7 @@ static const test_case_t cases[] = {
     { "merges_in_order_segments", test_merges_in_order_segments },
     { "what_does_not_merge", test_what_does_not_merge },
     { "capacity", test_capacity },
+    { "pure_acks", test_pure_acks },
     { "inet_csum_matches_reference", test_inet_csum_matches_reference },
 };
 
