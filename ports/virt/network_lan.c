@@ -38,6 +38,8 @@
 #include "network_lan.h"
 
 #define LAN_TICK_MS (64)
+// How long a delayed ACK may wait for data to ride on (lan_send_delayed_acks).
+#define LAN_DELAYED_ACK_MS (10)
 
 // Ethernet and IPv4 constants for the checksum offload.
 #define ETH_HLEN (14)
@@ -60,6 +62,9 @@ static soft_timer_entry_t lan_timer;
 static mp_sched_node_t lan_sched_node;
 static volatile bool lan_nic_due;    // the NIC interrupted
 static volatile bool lan_timers_due; // lwIP's tick came round
+static soft_timer_entry_t lan_ack_timer;
+static volatile bool lan_ack_timer_armed;
+static volatile bool lan_acks_due;   // lan_ack_timer expired
 static volatile bool lan_worked;     // network_lan_poll did work since the last wait
 static bool lan_icmp_echo = true; // lwIP answers pings unless turned off
 // Set while lwIP works through one receive batch (one poll): pure ACKs it
@@ -302,11 +307,41 @@ static void lan_merge_flush(virtio_net_t *nic) {
     }
 }
 
+// lwIP sends a delayed ACK from its TCP timer, up to 250 ms after the
+// segment, and a sender in slow start (slirp, after a small request) waits
+// for it before sending more: a 16 MiB upload to the guest stalled 0-250 ms
+// at its start. So a delayed ACK waits LAN_DELAYED_ACK_MS for data to ride
+// on, from the end of the batch that left it (Linux waits 40 ms, but ACKs
+// the first segments of a connection at once); other paths (loopback) are
+// covered by the port's tick.
+static void lan_send_delayed_acks(void) {
+    for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
+        if (pcb->flags & TF_ACK_DELAY) {
+            tcp_ack_now(pcb);
+            tcp_output(pcb);
+        }
+    }
+}
+
+static void lan_arm_ack_timer(void) {
+    if (lan_ack_timer_armed) {
+        return;
+    }
+    for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
+        if (pcb->flags & TF_ACK_DELAY) {
+            lan_ack_timer_armed = true;
+            soft_timer_insert(&lan_ack_timer, LAN_DELAYED_ACK_MS);
+            return;
+        }
+    }
+}
+
 static void lan_rx_batch_done(virtio_net_t *nic) {
     lan_merge_flush(nic);
     lan_held_ack_flush(nic);
     lan_rx_batch = false;
     ack_coalesce_flush(&lan_acks, lan_send_held, NULL);
+    lan_arm_ack_timer();
 }
 
 static err_t lan_linkoutput(struct netif *netif, struct pbuf *p) {
@@ -418,7 +453,7 @@ static err_t lan_netif_init(struct netif *netif) {
 }
 
 bool network_lan_pending(void) {
-    return lan_nic_due || lan_timers_due;
+    return lan_nic_due || lan_timers_due || lan_acks_due;
 }
 
 void network_lan_poll(void) {
@@ -433,6 +468,11 @@ void network_lan_poll(void) {
     if (lan_timers_due) {
         lan_timers_due = false;
         sys_check_timeouts();
+        lan_acks_due = true;
+    }
+    if (lan_acks_due) {
+        lan_acks_due = false;
+        lan_send_delayed_acks();
     }
     virt_lwip_unlock();
     lan_worked = true;
@@ -462,10 +502,18 @@ static void lan_timer_cb(soft_timer_entry_t *self) {
     mp_sched_schedule_node(&lan_sched_node, lan_sched_cb);
 }
 
+static void lan_ack_timer_cb(soft_timer_entry_t *self) {
+    (void)self;
+    lan_ack_timer_armed = false;
+    lan_acks_due = true;
+    mp_sched_schedule_node(&lan_sched_node, lan_sched_cb);
+}
+
 void network_lan_boot(void) {
     lwip_init();
     soft_timer_static_init(&lan_timer, SOFT_TIMER_MODE_PERIODIC, LAN_TICK_MS, lan_timer_cb);
     soft_timer_insert(&lan_timer, LAN_TICK_MS);
+    soft_timer_static_init(&lan_ack_timer, SOFT_TIMER_MODE_ONE_SHOT, 0, lan_ack_timer_cb);
     ack_coalesce_init(&lan_acks);
     if (!virtio_net_init(&lan_nic, 0, lan_rx, lan_link)) {
         return;
