@@ -827,7 +827,7 @@ class Bench:
             fn()
             after = _net_counters(fetch_stats(fwd["stats"]))
             out["counters"][what] = {k: after[k] - before[k] for k in
-                                     ("rx_packets", "tx_packets", "irqs", "rx_dropped", "tx_dropped")}
+                                     ("rx_packets", "tx_packets", "irqs", "tx_kicks", "rx_dropped", "tx_dropped")}
         symbols = Symbols(image)
         sampler = GdbSampler(gdb_port)
         try:

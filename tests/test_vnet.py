@@ -271,8 +271,10 @@ def test_net_fields_and_counters(vg):
     assert header_length == (12 if vg.transport == "modern" else 10) == info["hdr_len"]
     assert transport == {"bus": "mmio", "base": info["base"], "version": info["version"]}
     assert set(stats) == {"rx_packets", "rx_bytes", "rx_dropped", "rx_errors", "tx_packets", "tx_bytes",
-                          "tx_dropped", "tx_errors", "irqs", "config_changes", "resets", "lwip_asserts"}
+                          "tx_dropped", "tx_errors", "irqs", "tx_kicks", "config_changes", "resets",
+                          "lwip_asserts"}
     assert stats["rx_packets"] > 0 and stats["tx_packets"] > 0 and stats["rx_errors"] == 0
+    assert 0 < stats["tx_kicks"] <= stats["tx_packets"]  # the device asks not to be told of every frame
     out = run(vg, """
         n = vnet.Net()
         for f in (lambda: setattr(n, 'header_length', 11), lambda: n.tx(b'short'),

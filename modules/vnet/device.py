@@ -13,7 +13,7 @@ _HEADER_LEGACY = "<BBHHHH"  # no num_buffers
 _COUNTERS = (
     "rx_packets", "rx_bytes", "rx_dropped", "rx_errors",
     "tx_packets", "tx_bytes", "tx_dropped", "tx_errors",
-    "irqs", "config_changes", "resets", "lwip_asserts",
+    "irqs", "tx_kicks", "config_changes", "resets", "lwip_asserts",
 )
 
 

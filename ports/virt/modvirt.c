@@ -56,6 +56,7 @@ static mp_obj_t virt_net_info(void) {
     dict_store_int(d, MP_QSTR_tx_dropped, s->tx_dropped);
     dict_store_int(d, MP_QSTR_tx_errors, s->tx_errors);
     dict_store_int(d, MP_QSTR_irqs, s->irqs);
+    dict_store_int(d, MP_QSTR_tx_kicks, s->tx_kicks);
     dict_store_int(d, MP_QSTR_config_changes, s->config_changes);
     dict_store_int(d, MP_QSTR_resets, s->resets);
     extern uint32_t virt_lwip_assert_count;

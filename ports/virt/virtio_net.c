@@ -287,6 +287,7 @@ int virtio_net_tx_fill(virtio_net_t *nic, size_t len, virtio_net_fill_t fill, vo
     nic->stats.tx_packets++;
     nic->stats.tx_bytes += len;
     if (virtq_should_notify(&nic->txq)) {
+        nic->stats.tx_kicks++;
         virtio_mmio_notify(&nic->dev, VIRTIO_NET_TX_QUEUE);
     }
     return 0;

@@ -53,6 +53,7 @@ typedef struct _virtio_net_stats_t {
     uint32_t tx_dropped;      // TX ring full
     uint32_t tx_errors;       // frames too large or too small to send
     uint32_t irqs;
+    uint32_t tx_kicks;        // TX queue notifications (device register writes)
     uint32_t config_changes;
     uint32_t resets;          // DEVICE_NEEDS_RESET recoveries
 } virtio_net_stats_t;
