@@ -14,6 +14,9 @@ counters:
 - larger: QEMU drops it before the guest (no chain of buffers without
   MRG_RXBUF), so no guest counter moves.
 
+The same peer also holds a TCP connection to the guest by hand, to see when
+the guest acknowledges a lone segment (its delayed ACK).
+
 An empty datagram is never sent: QEMU takes it as the link closing.
 Every batch is bounded in count and time.
 """
@@ -513,6 +516,70 @@ def test_flood(l2):
     assert delta["lwip_asserts"] == 0 and delta["resets"] == 0
     # Echo requests in the flood were answered (some of them, at least).
     assert delta["tx_packets"] > 0
+
+
+def tcp_from_guest(frame):
+    """(seq, ack, flags, payload length) of a TCP segment from the guest's listener, or None."""
+    if len(frame) < 54 or frame[12:14] != b"\x08\x00" or frame[23] != PROTO_TCP:
+        return None
+    ihl = (frame[14] & 15) * 4
+    t = frame[14 + ihl:]
+    if len(t) < 20 or struct.unpack("!H", t[:2])[0] != TCP_PORT:
+        return None
+    seq, ack = struct.unpack("!II", t[4:12])
+    tot = struct.unpack("!H", frame[16:18])[0]
+    return seq, ack, t[13], tot - ihl - (t[12] >> 4) * 4
+
+
+def wait_tcp(peer, pred, timeout):
+    """The first segment from the guest for which pred(seq, ack, flags, n) holds, or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        peer.sock.settimeout(max(0.001, deadline - time.monotonic()))
+        try:
+            frame = peer.sock.recv(65536)
+        except socket.timeout:
+            break
+        seg = tcp_from_guest(frame)
+        if seg is not None and pred(*seg):
+            return seg
+        if seg is None:
+            peer._handle(frame)  # ARP and the like
+    return None
+
+
+def test_lone_segment_is_acknowledged_soon(l2):
+    """A lone data segment is acknowledged within about 10 ms (the port's
+    delayed-ACK timer), not at lwIP's next 250 ms TCP timer: a sender in slow
+    start waits for that ACK. Five segments, 120 ms apart: with lwIP's timer
+    each ACK would come 0-250 ms late."""
+    g, peer = l2
+    sport, iss = 42000, 7000000
+    peer.send(tcp_frame(sport, seq=iss, flags=0x02, options=b"\x02\x04\x05\xb4", window=65535))
+    synack = wait_tcp(peer, lambda seq, ack, fl, n: fl & 0x12 == 0x12 and ack == iss + 1, 5)
+    assert synack, "no SYN-ACK"
+    seq, rcv = iss + 1, synack[0] + 1
+    peer.send(tcp_frame(sport, seq=seq, ack=rcv, flags=0x10, window=65535))
+    g.repl("C, _ = L.accept()")
+    delays = []
+    try:
+        for i in range(5):
+            data = b"request %d\n" % i
+            t0 = time.monotonic()
+            peer.send(tcp_frame(sport, seq=seq, ack=rcv, flags=0x18, payload=data, window=65535))
+            seq += len(data)
+            got = wait_tcp(peer, lambda s, ack, fl, n: ack == seq & 0xFFFFFFFF, 2)
+            assert got, "segment %d never acknowledged" % i
+            delays.append(time.monotonic() - t0)
+            time.sleep(0.12)
+        print("%s: ACK delays %s ms" % (g.transport, ["%.1f" % (d * 1000) for d in delays]))
+        assert max(delays) < 0.1, delays
+        want = b"".join(b"request %d\n" % i for i in range(5))
+        read = "C.settimeout(5)\nB = b''\nfor _ in range(5):\n    if len(B) < %d:\n        B += C.recv(100)\nprint(B)" % len(want)
+        assert g.repl("exec(%r)" % read).strip() == repr(want)
+    finally:
+        peer.send(tcp_frame(sport, seq=seq, ack=rcv, flags=0x04))
+        g.repl("C.close()")
 
 
 def test_summary():
