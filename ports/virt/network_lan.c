@@ -105,7 +105,12 @@ int network_lan_reinit(uint16_t header_len) {
     return ok ? 0 : -MP_EIO;
 }
 
-// Interrupt masking for lwIP calls from thread level; nests.
+// Interrupt masking for lwIP calls from thread level; nests. While lwIP
+// works (a send makes a burst of segments, and slirp acknowledges each at
+// once), the device raises no RX interrupts: what arrived meanwhile is
+// handled at the unlock, which costs no interrupt and none of its four
+// device register accesses (each a trip out of the emulated CPU that waits
+// for QEMU's I/O thread). Outside lwIP, interrupts are on as before.
 static uint32_t lan_lock_depth;
 static uint32_t lan_lock_saved;
 
@@ -113,6 +118,9 @@ void virt_lwip_lock(void) {
     uint32_t state = mp_hal_irq_save();
     if (lan_lock_depth++ == 0) {
         lan_lock_saved = state;
+        if (lan_present) {
+            virtio_net_rx_irq_off(&lan_nic);
+        }
     }
 }
 
@@ -149,6 +157,9 @@ static void lan_deferred_work(void) {
 }
 
 void virt_lwip_unlock(void) {
+    if (lan_lock_depth == 1 && lan_present) {
+        virtio_net_rx_irq_on(&lan_nic); // polls if frames came meanwhile
+    }
     if (--lan_lock_depth == 0) {
         lan_deferred_work();
         mp_hal_irq_restore(lan_lock_saved);

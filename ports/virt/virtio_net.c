@@ -209,6 +209,18 @@ void virtio_net_poll(virtio_net_t *nic) {
     }
 }
 
+void virtio_net_rx_irq_off(virtio_net_t *nic) {
+    if (nic->ready) {
+        virtq_disable_irq(&nic->rxq);
+    }
+}
+
+void virtio_net_rx_irq_on(virtio_net_t *nic) {
+    if (nic->ready && virtq_enable_irq(&nic->rxq)) {
+        virtio_net_poll(nic);
+    }
+}
+
 // What an interrupt reported: a configuration change, used buffers.
 static void service_cause(virtio_net_t *nic, uint32_t cause) {
     if (cause & VIRTIO_MMIO_INT_CONFIG) {

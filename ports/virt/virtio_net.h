@@ -113,6 +113,11 @@ void virtio_net_hdr_set_csum(uint8_t *hdr, uint16_t csum_start, uint16_t csum_of
 // Process used RX/TX buffers (from the interrupt unless irq_defer is set;
 // safe to call with interrupts masked too).
 void virtio_net_poll(virtio_net_t *nic);
+// While the owner works in its network stack: no RX interrupts for used
+// buffers (virtio_net_rx_irq_off); virtio_net_rx_irq_on turns them on again
+// and polls if frames came meanwhile, so those cost no interrupt.
+void virtio_net_rx_irq_off(virtio_net_t *nic);
+void virtio_net_rx_irq_on(virtio_net_t *nic);
 // Handle what deferred interrupts reported (irq_defer), then poll; call with
 // the device's interrupt masked.
 void virtio_net_service(virtio_net_t *nic);
