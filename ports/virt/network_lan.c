@@ -38,7 +38,7 @@
 #include "network_lan.h"
 
 #define LAN_TICK_MS (64)
-// How long a delayed ACK may wait for data to ride on (lan_send_delayed_acks).
+// How long a delayed ACK may wait for data to ride on (lan_arm_ack_timer).
 #define LAN_DELAYED_ACK_MS (10)
 
 // Ethernet and IPv4 constants for the checksum offload.
@@ -64,7 +64,7 @@ static volatile bool lan_nic_due;    // the NIC interrupted
 static volatile bool lan_timers_due; // lwIP's tick came round
 static soft_timer_entry_t lan_ack_timer;
 static volatile bool lan_ack_timer_armed;
-static volatile bool lan_acks_due;   // lan_ack_timer expired
+static volatile bool lan_acks_due;   // lan_ack_timer or the tick: delayed ACKs leave
 static volatile bool lan_worked;     // network_lan_poll did work since the last wait
 static bool lan_icmp_echo = true; // lwIP answers pings unless turned off
 // Set while lwIP works through one receive batch (one poll): pure ACKs it
@@ -318,22 +318,13 @@ static void lan_merge_flush(virtio_net_t *nic) {
     }
 }
 
-// lwIP sends a delayed ACK from its TCP timer, up to 250 ms after the
-// segment, and a sender in slow start (slirp, after a small request) waits
-// for it before sending more: a 16 MiB upload to the guest stalled 0-250 ms
-// at its start. So a delayed ACK waits LAN_DELAYED_ACK_MS for data to ride
-// on, from the end of the batch that left it (Linux waits 40 ms, but ACKs
-// the first segments of a connection at once); other paths (loopback) are
-// covered by the port's tick.
-static void lan_send_delayed_acks(void) {
-    for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
-        if (pcb->flags & TF_ACK_DELAY) {
-            tcp_ack_now(pcb);
-            tcp_output(pcb);
-        }
-    }
-}
-
+// lwIP sends delayed ACKs from tcp_fasttmr, which its TCP timer runs every
+// 250 ms, and a sender in slow start (slirp, after a small request) waits
+// for the ACK before sending more: a 16 MiB upload to the guest stalled
+// 74-256 ms at its start. So a delayed ACK waits LAN_DELAYED_ACK_MS for data
+// to ride on, from the end of the batch that left it, and then tcp_fasttmr
+// runs (Linux waits 40 ms, but ACKs the first segments of a connection at
+// once); other paths (loopback) are covered by the port's tick.
 static void lan_arm_ack_timer(void) {
     if (lan_ack_timer_armed) {
         return;
@@ -483,7 +474,7 @@ void network_lan_poll(void) {
     }
     if (lan_acks_due) {
         lan_acks_due = false;
-        lan_send_delayed_acks();
+        tcp_fasttmr();
     }
     virt_lwip_unlock();
     lan_worked = true;

@@ -57,9 +57,14 @@ bool rx_merge_candidate(const uint8_t *frame, size_t len, uint32_t *data_sum) {
 }
 
 bool rx_merge_pure_ack(const uint8_t *frame, size_t len) {
+    // Data segments, which rx_merge_candidate checks next, leave here at their
+    // IPv4 length, before any checksum is summed.
+    if (len < ETH_HLEN + IP_HLEN + 20 || (frame[ETH_HLEN + 2] << 8 | frame[ETH_HLEN + 3]) != IP_HLEN + 20) {
+        return false;
+    }
     size_t tot;
     const uint8_t *ip = ipv4_tcp(frame, len, &tot);
-    if (ip == NULL || tot != IP_HLEN + 20) {
+    if (ip == NULL) {
         return false;
     }
     const uint8_t *tcp = ip + IP_HLEN;
