@@ -42,14 +42,19 @@ if [ -n "$missing" ]; then
 fi
 
 if [ "$WHAT" = test ]; then
-    req=$(dirname "$0")/../tests/requirements.txt
+    top=$(cd "$(dirname "$0")/.." && pwd)
+    req=$top/tests/requirements.txt
     if [ ! -x "$VENV/bin/python" ]; then
         python3 -m venv "$VENV" || die "cannot create a venv in $VENV (is python3-venv installed?)"
     fi
+    # The pinned test packages, then virtmp itself from this checkout
+    # (editable: the suite runs the package's current source).
     stamp="$VENV/.requirements"
-    if ! cmp -s "$req" "$stamp"; then
+    if ! cat "$req" "$top/pyproject.toml" | cmp -s - "$stamp"; then
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req" \
             || die "pip install -r tests/requirements.txt failed: check access to PyPI"
-        cp "$req" "$stamp"
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$top" \
+            || die "pip install -e $top (the virtmp package) failed"
+        cat "$req" "$top/pyproject.toml" > "$stamp"
     fi
 fi

@@ -1,0 +1,17 @@
+"""virtmp: boot MicroPython firmware in QEMU's virt machine, wire its network,
+and test MicroPython code in it: a library (Guest), a pytest plugin
+(virt_guest, virt_guest_factory) and a CLI (virtmp run, virtmp test)."""
+
+from .config import BOARDS, SetupError, VirtmpError, find_firmware, find_qemu
+from .console import GuestError, GuestException
+from .guest import TRANSPORTS, Guest
+from .net import (Dgram, HostTask, L2Link, Netdev, Segment, Slirp, Tap, TapNamespace, free_port,
+                  host_listener, parse_forward)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BOARDS", "Dgram", "Guest", "GuestError", "GuestException", "HostTask", "L2Link", "Netdev", "Segment",
+    "SetupError", "Slirp", "TRANSPORTS", "Tap", "TapNamespace", "VirtmpError", "find_firmware", "find_qemu",
+    "free_port", "host_listener", "parse_forward",
+]

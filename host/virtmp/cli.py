@@ -1,0 +1,149 @@
+"""The virtmp command.
+
+  virtmp run   boot a guest with networking, its REPL on this terminal
+               (or on a pty for mpremote)
+  virtmp test  run MicroPython test files, each in a fresh guest
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from . import config, runner
+from .guest import Guest
+from .net import Slirp, parse_forward
+
+
+def _guest_args(p):
+    p.add_argument("--board", default=None, help="board (default $VIRT_BOARD or %s)" % config.DEFAULT_BOARD)
+    p.add_argument("--firmware", default=None,
+                   help="firmware ELF (default $VIRT_FIRMWARE or the checkout's build/BOARD/firmware.elf)")
+    p.add_argument("--mem", default=None, help="guest RAM (default %s)" % config.DEFAULT_MEM)
+    p.add_argument("--append", default=None, help="boot arguments, e.g. 'ip=10.0.2.20/24,10.0.2.2'")
+    p.add_argument("--legacy", action="store_true", help="legacy virtio-mmio (default: modern VirtIO 1.x)")
+    p.add_argument("--no-net", action="store_true", help="no NIC")
+
+
+def _fwd(same_port):
+    def parse(text):
+        try:
+            return parse_forward(text, same_port=same_port)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e))
+    return parse
+
+
+def parser():
+    ap = argparse.ArgumentParser(prog="virtmp", description="MicroPython in QEMU's virt machine: boot, test.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="boot a guest with networking",
+                         description="Boot the firmware with slirp networking (guest 10.0.2.15, the host's "
+                                     "127.0.0.1 is 10.0.2.2). With --serial stdio (default) the REPL is this "
+                                     "terminal (quit QEMU: Ctrl-A X); with pty, the exact mpremote command is "
+                                     "printed and QEMU runs until Ctrl-C.")
+    _guest_args(run)
+    run.add_argument("--fwd", action="append", default=[], type=_fwd(True), metavar="PROTO:PORT",
+                     help="forward 127.0.0.1:PORT to the guest's PORT (tcp:8080, udp:9000, "
+                          "tcp:18080-8080 for another host port); repeatable")
+    run.add_argument("--serial", choices=("stdio", "pty"), default="stdio")
+    run.add_argument("qemu_args", nargs=argparse.REMAINDER, help="after --: more QEMU arguments")
+
+    test = sub.add_parser("test", help="run MicroPython test files, each in a fresh guest",
+                          description="Run each file (or test_*.py, *_test.py under a directory) as __main__ "
+                                      "in a fresh guest with slirp networking. It fails on an uncaught "
+                                      "exception, a non-zero sys.exit, a failing unittest TestCase or the time "
+                                      "limit. The file's own directory and each --path are importable.")
+    _guest_args(test)
+    test.add_argument("paths", nargs="+", metavar="PATH")
+    test.add_argument("-j", "--jobs", type=int, default=1, help="guests at once (default 1)")
+    test.add_argument("--timeout", type=float, default=60, help="seconds per test file, boot included (default 60)")
+    test.add_argument("-p", "--path", action="append", default=[], metavar="DIR",
+                      help="a directory whose .py/.mpy files (and packages) the tests can import; repeatable")
+    test.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
+    test.add_argument("-v", "--verbose", action="store_true", help="print every test's output, not only failures'")
+    return ap
+
+
+def _options(a, net):
+    return dict(board=a.board, firmware=a.firmware, mem=a.mem, append=a.append,
+                transport="legacy" if a.legacy else "modern", net=None if a.no_net else net)
+
+
+def cmd_run(a):
+    extra = a.qemu_args[1:] if a.qemu_args[:1] == ["--"] else a.qemu_args
+    slirp = Slirp(forwards=a.fwd)
+    g = Guest(qemu_args=extra, **_options(a, slirp))
+    fwd = ", ".join("127.0.0.1:%d -> guest %s %d" % (h, p, gp) for p, h, gp in slirp.forwards) or "none"
+    if a.serial == "stdio":
+        for nic in g.nics:
+            nic.prepare()
+        cmd = g.command(serial="mon:stdio")
+        print("virtmp: booting %s (quit QEMU: Ctrl-A X); forwarded: %s" % (g.firmware, fwd), flush=True)
+        proc = subprocess.Popen(cmd)
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            return 130
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    g.start(wait_prompt=False)
+    try:
+        g.detach()
+        print("virtmp: %s booted on %s; forwarded: %s" % (g.firmware, g.pty, fwd))
+        print("mpremote connect %s" % g.pty, flush=True)
+        print("virtmp: Ctrl-C stops QEMU", flush=True)
+        while g.alive():
+            time.sleep(0.2)
+        return g.proc.returncode
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        g.stop()
+
+
+def cmd_test(a):
+    try:
+        files = runner.discover(a.paths)
+    except FileNotFoundError as e:
+        print("virtmp: %s" % e, file=sys.stderr)
+        return 4
+    if not files:
+        print("virtmp: no test files (test_*.py, *_test.py) under %s" % " ".join(a.paths), file=sys.stderr)
+        return 5
+    for d in a.path:
+        if not os.path.isdir(d):
+            print("virtmp: --path %s is not a directory" % d, file=sys.stderr)
+            return 4
+    # Fail before any guest starts if there is nothing to boot.
+    config.find_qemu(a.board or config.default_board())
+    options = _options(a, Slirp())
+    options["firmware"] = config.find_firmware(a.firmware, a.board)
+    options.pop("net")
+    if a.no_net:
+        options["net"] = None
+    results = runner.run_all(files, jobs=a.jobs, paths=a.path, timeout=a.timeout, guest_options=options,
+                             out=lambda line: print(line, flush=True), verbose=a.verbose)
+    if a.junit_xml:
+        runner.write_junit(results, a.junit_xml)
+    return 0 if all(r.passed for r in results) else 1
+
+
+def main(argv=None):
+    a = parser().parse_args(argv)
+    try:
+        return (cmd_run if a.command == "run" else cmd_test)(a)
+    except config.SetupError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

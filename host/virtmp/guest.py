@@ -1,0 +1,320 @@
+"""One QEMU virt machine running the MicroPython firmware.
+
+    with virtmp.Guest(net=virtmp.Slirp(forwards=[8080])) as g:
+        g.wait_dhcp()
+        g.exec("import socket ...")
+        port = g.host_port(8080)   # 127.0.0.1:port reaches the guest's 8080
+
+Every wait is bounded. QEMU is killed by stop() (the context manager calls
+it), at interpreter exit, and by the kernel when the thread that started
+it dies (PR_SET_PDEATHSIG), so a crashed or killed test leaves no QEMU.
+"""
+
+import atexit
+import contextlib
+import ctypes
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+
+from . import config
+from .console import PROMPT, Console, GuestError
+from .net import Nic, Slirp
+
+SEMIHOSTING = ["-semihosting-config", "enable=on,target=native"]
+TRANSPORTS = ("modern", "legacy")
+PR_SET_PDEATHSIG = 1
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_live = weakref.WeakSet()
+_live_lock = threading.Lock()
+
+
+def _die_with_parent(parent):
+    """In the child, before exec: get SIGKILL when the parent thread dies."""
+    def hook():
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl
+            os._exit(1)
+    return hook
+
+
+@atexit.register
+def _stop_all():
+    with _live_lock:
+        guests = list(_live)
+    for g in guests:
+        g.stop()
+
+
+def _as_nics(net):
+    if net is None:
+        return []
+    if net == "user":
+        return [Slirp()]
+    if isinstance(net, Nic):
+        return [net]
+    nics = list(net)
+    for n in nics:
+        if not isinstance(n, Nic):
+            raise TypeError("net= takes NICs from virtmp.net (Slirp, Segment.nic(), L2Link.nic(), ...), not %r" % (n,))
+    return nics
+
+
+class Guest(Console):
+    """A QEMU process booting the firmware, its serial console a pty.
+
+    board      board name (VIRT_ARM); default $VIRT_BOARD or VIRT_ARM
+    firmware   ELF to boot; default $VIRT_FIRMWARE or the checkout's build
+    mem        guest RAM, QEMU syntax ("128M")
+    append     boot arguments (-append): ip=dhcp|off|ADDR/PREFIX[,GW[,DNS]] mac=...
+    net        None (no NIC), "user" or a NIC from virtmp.net, or a list of them
+    transport  "modern" or "legacy" virtio-mmio
+    semihosting  the guest's sys.exit(n) in a frozen main.py ends QEMU with n
+    qemu_args  more QEMU arguments
+    prefix     command words to run QEMU under (unshare ..., ip netns exec ...)
+    boot_timeout  seconds start() waits for the first prompt
+    """
+
+    def __init__(self, board=None, firmware=None, mem=None, append=None, net=None, transport="modern",
+                 semihosting=True, qemu_args=(), prefix=(), boot_timeout=20):
+        super().__init__()
+        self.board = board or config.default_board()
+        self.firmware = config.find_firmware(firmware, self.board)
+        self.qemu = config.find_qemu(self.board)
+        if transport not in TRANSPORTS:
+            raise ValueError("transport is 'modern' or 'legacy', not %r" % (transport,))
+        self.mem = mem or config.DEFAULT_MEM
+        self.append = append
+        self.nics = _as_nics(net)
+        self.transport = transport
+        self.semihosting = semihosting
+        self.qemu_args = list(qemu_args)
+        self.prefix = list(prefix)
+        self.boot_timeout = boot_timeout
+        self.proc = None
+        self.pty = None
+        self.tmpdir = None
+        self.started_at = None
+        self.cmd = None
+
+    # The command line.
+
+    def command(self, serial="pty"):
+        info = config.board_info(self.board)
+        cmd = [self.qemu] + info["machine"] + ["-m", self.mem, "-display", "none"]
+        cmd += ["-monitor", "unix:%s,server=on,wait=off" % self.monitor_path] if self.tmpdir else ["-monitor", "none"]
+        cmd += SEMIHOSTING if self.semihosting else []
+        cmd += ["-serial", serial, "-kernel", self.firmware]
+        if self.append is not None:
+            cmd += ["-append", self.append]
+        if not self.nics:
+            cmd += ["-nic", "none"]
+        elif self.transport == "modern":
+            cmd += ["-global", "virtio-mmio.force-legacy=false"]
+        prefix = list(self.prefix)
+        for i, nic in enumerate(self.nics):
+            cmd += ["-netdev", nic.netdev("n%d" % i), "-device", "virtio-net-device,netdev=n%d%s" % (i, nic.device_opts)]
+            prefix += list(nic.prefix)
+        return prefix + cmd + self.qemu_args
+
+    @property
+    def monitor_path(self):
+        return os.path.join(self.tmpdir, "monitor.sock") if self.tmpdir else None
+
+    # Process control.
+
+    def start(self, wait_prompt=True, tries=3):
+        """Start QEMU and open its serial pty; with wait_prompt, wait for ">>> ".
+        A forwarded host port that someone else took first is retried with another."""
+        auto = any(getattr(n, "auto_ports", False) for n in self.nics)
+        for attempt in range(tries):
+            try:
+                self._start_once()
+                if wait_prompt:
+                    self.wait_prompt(self.boot_timeout)
+                return self
+            except GuestError as e:
+                self.stop()
+                if auto and "forwarding" in str(e) and attempt + 1 < tries:
+                    continue
+                raise
+            except BaseException:
+                self.stop()
+                raise
+
+    def _start_once(self):
+        for nic in self.nics:
+            nic.prepare()
+        self.tmpdir = tempfile.mkdtemp(prefix="virtmp-guest-", dir="/tmp")
+        self.cmd = self.command()
+        self._qemu_log = os.path.join(self.tmpdir, "qemu.log")
+        self.started_at = time.monotonic()
+        with open(self._qemu_log, "wb") as log, _live_lock:
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
+            _live.add(self)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            text = self.qemu_output()
+            m = re.search(r"char device redirected to (/dev/pts/\d+)", text)
+            if m:
+                self.pty = m.group(1)
+                self.open_pty(self.pty)
+                return
+            if self.proc.poll() is not None:
+                raise GuestError("QEMU exited (%d) at start: %s\ncommand: %s"
+                                 % (self.proc.returncode, text.strip(), " ".join(self.cmd)))
+            time.sleep(0.005)
+        raise GuestError("QEMU did not open its serial pty within 10 s: %r" % self.qemu_output())
+
+    def qemu_output(self):
+        """What QEMU itself printed (warnings, errors), as str."""
+        try:
+            with open(self._qemu_log, "rb") as f:
+                return f.read().decode(errors="replace")
+        except (OSError, AttributeError):
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """Kill QEMU (if running) and remove its files. Safe to call twice."""
+        self.close_pty()
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a prefix (ip netns exec) that did not exec
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        with _live_lock:
+            _live.discard(self)
+        if self.tmpdir:
+            self._last_qemu_output = self.qemu_output()
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+    def __enter__(self):
+        return self.start() if self.proc is None else self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def wait_exit(self, timeout=10):
+        """QEMU's exit status once the guest ended it (semihosting sys.exit, power-off)."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise GuestError("QEMU still running after %ss" % timeout) from None
+
+    def cpu_seconds(self):
+        """CPU time (user + system) the QEMU process has used so far."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        # Fields 14 and 15 of proc(5) (utime, stime), counted after "(comm)".
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    # The serial port for other programs.
+
+    def detach(self):
+        """Let go of the serial pty so another program (mpremote) can use it."""
+        self.close_pty()
+
+    def attach(self, timeout=10):
+        """Take the serial pty back after detach(), leaving the guest at the
+        friendly REPL's prompt (Ctrl-B ends a raw REPL the other program left)."""
+        if self.fd is None:
+            self.open_pty(self.pty)
+        self.write(b"\x02")  # raw REPL: back to friendly; friendly: banner again
+        self.read_until(PROMPT, timeout)
+
+    @contextlib.contextmanager
+    def released(self):
+        """with guest.released() as port: the serial is another program's
+        (e.g. `mpremote connect port ...`) inside the block."""
+        self.detach()
+        try:
+            yield self.pty
+        finally:
+            if self.alive():
+                self.attach()
+
+    def mpremote(self, *args, timeout=60):
+        """Run `mpremote connect <pty> args...` on the released serial:
+        (returncode, stdout, stderr) as str."""
+        with self.released() as port:
+            r = subprocess.run([sys.executable, "-m", "mpremote", "connect", port] + list(args),
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+        return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+    # QEMU's monitor.
+
+    def monitor(self, command, timeout=5):
+        """Run one QEMU monitor (HMP) command; its output."""
+        if self.monitor_path is None or not self.alive():
+            raise GuestError("no QEMU monitor: the guest is not running")
+        deadline = time.monotonic() + timeout
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(self.monitor_path)
+            buf = b""
+            while not buf.endswith(b"(qemu) "):
+                if time.monotonic() > deadline:
+                    raise GuestError("the QEMU monitor did not answer")
+                buf += s.recv(4096)
+            s.sendall(command.encode() + b"\n")
+            out = b""
+            while not out.endswith(b"(qemu) "):
+                if time.monotonic() > deadline:
+                    raise GuestError("monitor command %r timed out" % command)
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                out += chunk
+        # Drop the monitor's echo of the command (with its line-editing
+        # escapes) and the next prompt.
+        text = out.decode(errors="replace")
+        return text.split("\r\n", 1)[1][: -len("(qemu) ")] if "\r\n" in text else ""
+
+    def set_link(self, up, nic=0):
+        """Plug (True) or unplug (False) a NIC's cable (the monitor's set_link)."""
+        self.monitor("set_link n%d %s" % (nic, "on" if up else "off"))
+
+    # Networking.
+
+    def host_port(self, guest_port, proto="tcp"):
+        """The 127.0.0.1 port forwarded to guest_port by the guest's slirp NIC."""
+        for nic in self.nics:
+            port = getattr(nic, "host_ports", {}).get((proto, guest_port))
+            if port:
+                return port
+        raise KeyError("no %s forward to guest port %d (Slirp(forwards=[...]))" % (proto, guest_port))
+
+    def wait_dhcp(self, timeout=10):
+        """Wait in the guest until its LAN is connected; the guest's IPv4 address."""
+        ms = int(timeout * 1000)
+        return self.exec(
+            "import network, time\n"
+            "_t = time.ticks_ms()\n"
+            "while not network.LAN().isconnected() and time.ticks_diff(time.ticks_ms(), _t) < %d:\n"
+            "    time.sleep_ms(5)\n"
+            "print(network.LAN().ipconfig('addr4')[0] if network.LAN().isconnected() else '')\n"
+            "del _t\n" % ms, timeout=timeout + 10).strip()
+
+    def net_info(self):
+        """The driver's state and counters (_virt.net_info())."""
+        return self.eval("__import__('_virt').net_info()")
+
+    def describe(self):
+        return "%s %s (pid %s)" % (self.board, self.firmware, self.proc.pid if self.proc else "-")

@@ -1,0 +1,170 @@
+"""`virtmp test`: run MicroPython test files, each in a fresh guest.
+
+A file passes when it runs to its end, or ends with sys.exit(0), and every
+unittest TestCase it holds passes (with or without its own unittest.main()).
+An uncaught exception, a non-zero sys.exit, a failed unittest or the time
+limit fails it. Files run in parallel guests (jobs); each result is one line
+as it ends, then "N passed, N failed".
+"""
+
+import concurrent.futures
+import json
+import os
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+from .console import GuestError
+from .guest import Guest
+from .net import Slirp
+
+RESULT_MARK = "\x1evirtmp-result "
+IMPORT_EXTS = (".py", ".mpy")
+IMPORT_MAX_BYTES = 8 * 1024 * 1024  # of importable files sent to each guest
+
+
+class TestResult:
+    def __init__(self, path):
+        self.path = path
+        self.passed = False
+        self.reason = ""
+        self.output = ""
+        self.seconds = 0.0
+        self.detail = {}
+
+
+def discover(paths):
+    """Test files: each file named, and test_*.py / *_test.py under each directory."""
+    found = []
+    for p in paths:
+        if os.path.isdir(p):
+            for top, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+                for f in sorted(files):
+                    if f.endswith(".py") and (f.startswith("test_") or f.endswith("_test.py")):
+                        found.append(os.path.join(top, f))
+        elif os.path.isfile(p):
+            found.append(p)
+        else:
+            raise FileNotFoundError("no such test file or directory: %s" % p)
+    return found
+
+
+def import_files(dirs):
+    """({"<i>/<relpath>": bytes}, ["<i>", ...]) of the .py/.mpy files under each directory."""
+    files, roots, total = {}, [], 0
+    for i, d in enumerate(dirs):
+        roots.append(str(i))
+        for top, sub, names in os.walk(d):
+            sub[:] = sorted(s for s in sub if not s.startswith(".") and s != "__pycache__")
+            for n in sorted(names):
+                if n.endswith(IMPORT_EXTS):
+                    full = os.path.join(top, n)
+                    with open(full, "rb") as f:
+                        data = f.read()
+                    total += len(data)
+                    if total > IMPORT_MAX_BYTES:
+                        raise ValueError("more than %d MiB of .py/.mpy files under %s; pass a narrower --path"
+                                         % (IMPORT_MAX_BYTES >> 20, ", ".join(dirs)))
+                    files["%d/%s" % (i, os.path.relpath(full, d).replace(os.sep, "/"))] = data
+    return files, roots
+
+
+def _guest_program(name, src, files, roots, net_wait_ms):
+    with open(os.path.join(os.path.dirname(__file__), "guest_runner.py")) as f:
+        runner = f.read()
+    return runner + "\n_virtmp_run(%r, %r, %r, %r, %d)\n" % (name, src, files, roots, net_wait_ms)
+
+
+def run_one(path, paths=(), timeout=60, guest_options=None, net_wait_ms=10000):
+    """Boot a guest, run one test file in it; a TestResult."""
+    res = TestResult(path)
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    opts = dict(guest_options or {})
+    opts.setdefault("net", Slirp())
+    g = None
+    try:
+        with open(path, "rb") as f:
+            src = f.read()
+        files, roots = import_files([os.path.dirname(os.path.abspath(path))] + list(paths))
+        program = _guest_program(os.path.basename(path), src.decode("utf-8", "replace"), files, roots,
+                                 net_wait_ms)
+        g = Guest(boot_timeout=min(20, timeout), **opts)
+        g.start()
+        g.enter_raw()
+        g.raw_paste_send(program, timeout=max(1, deadline - time.monotonic()))
+        out, err = g._raw_result(max(0.1, deadline - time.monotonic()))
+        mark = out.rfind(RESULT_MARK)
+        detail = json.loads(out[mark + len(RESULT_MARK):].strip()) if mark >= 0 else {}
+        res.output = ((out[:mark] if mark >= 0 else out) + err).replace("\r\n", "\n")
+        res.detail = detail
+        if err:
+            res.reason = (err.strip().splitlines() or ["exception"])[-1]
+        elif mark < 0:
+            res.reason = "the guest gave no result (it reset or ended before the end of the file)"
+        elif detail["status"] != 0:
+            res.reason = "sys.exit(%s)" % detail["status"]
+        elif detail["failures"] or detail["errors"]:
+            res.reason = "unittest: %d failures, %d errors of %d tests" % (
+                detail["failures"], detail["errors"], detail["tests"])
+        else:
+            res.passed = True
+    except GuestError as e:
+        if time.monotonic() >= deadline - 0.2:
+            res.reason = "time limit of %gs exceeded" % timeout
+        else:
+            res.reason = str(e).splitlines()[0]
+        if g is not None:
+            res.output = g.log.replace("\r\n", "\n")
+    except (OSError, ValueError) as e:
+        res.reason = str(e)
+    finally:
+        if g is not None:
+            g.stop()
+        res.seconds = time.monotonic() - t0
+    return res
+
+
+def format_line(res):
+    status = "PASS" if res.passed else "FAIL"
+    extra = ""
+    if res.detail.get("unittest"):
+        extra = " [%d tests%s]" % (res.detail["tests"],
+                                   ", %d skipped" % res.detail["skipped"] if res.detail["skipped"] else "")
+    line = "%s %s (%.1fs)%s" % (status, res.path, res.seconds, extra)
+    return line + ("" if res.passed else ": " + res.reason)
+
+
+def run_all(files, jobs=1, paths=(), timeout=60, guest_options=None, out=print, verbose=False):
+    """Run every file; print a line for each as it ends, then the counts. The results, in file order."""
+    lock = threading.Lock()
+
+    def task(path):
+        res = run_one(path, paths, timeout, guest_options)
+        with lock:
+            out(format_line(res))
+            if (verbose or not res.passed) and res.output.strip():
+                out("\n".join("    " + line for line in res.output.rstrip().splitlines()))
+        return res
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(task, files))
+    passed = sum(r.passed for r in results)
+    out("%d passed, %d failed" % (passed, len(results) - passed))
+    return results
+
+
+def write_junit(results, path):
+    """JUnit XML, one testcase per file, as CI systems read it."""
+    suite = ET.Element("testsuite", name="virtmp", tests=str(len(results)),
+                       failures=str(sum(not r.passed for r in results)), errors="0",
+                       time="%.3f" % sum(r.seconds for r in results))
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname="virtmp", name=r.path, time="%.3f" % r.seconds)
+        if not r.passed:
+            ET.SubElement(case, "failure", message=r.reason).text = r.output
+        ET.SubElement(case, "system-out").text = r.output
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
