@@ -23,25 +23,24 @@ export MICROPY_TOP LWIP_DIR
 include boards/$(BOARD)/mpconfigboard.mk
 
 FIRMWARE := $(BUILD)/firmware.elf
-QEMU_ARGS = $(QEMU_MACHINE_ARGS) -m $(QEMU_MEM) -nographic \
-	-semihosting-config enable=on,target=native
 
-# `make run` networking: slirp user networking (guest 10.0.2.15 by DHCP, the
-# host is 10.0.2.2) and one forwarded port, 127.0.0.1:$(HOSTFWD_PORT) -> guest.
-# An APP's main.py may name its ports in lines "# hostfwd: tcp 8080".
+# `make run` is `virtmp run` (host/virtmp, run from the checkout with the
+# system python3: it needs no other package): slirp user networking (guest
+# 10.0.2.15 by DHCP, the host is 10.0.2.2) and forwarded ports, each
+# 127.0.0.1:PORT -> the guest's PORT. An APP's main.py may name its ports in
+# lines "# hostfwd: tcp 8080"; FWD="tcp:8080 udp:9000" names them by hand.
 HOSTFWD_PORT ?= 8080
 VIRTIO_TRANSPORT ?= modern
 ifneq ($(APP),)
-APP_HOSTFWD := $(shell sed -n 's/^\# hostfwd: *\(tcp\|udp\) *\([0-9][0-9]*\) *$$/\1:127.0.0.1:\2-:\2/p' $(APP)/main.py 2>/dev/null)
+APP_FWD := $(shell sed -n 's/^\# hostfwd: *\(tcp\|udp\) *\([0-9][0-9]*\) *$$/\1:\2/p' $(APP)/main.py 2>/dev/null)
 endif
-HOSTFWD ?= $(or $(APP_HOSTFWD),tcp:127.0.0.1:$(HOSTFWD_PORT)-:$(HOSTFWD_PORT))
-comma := ,
-space := $(subst ,, )
-RUN_NET_ARGS = -netdev user,id=n0$(subst $(space),,$(foreach f,$(HOSTFWD),$(comma)hostfwd=$(f))) \
-	-device virtio-net-device,netdev=n0
-ifeq ($(VIRTIO_TRANSPORT),modern)
-RUN_NET_ARGS += -global virtio-mmio.force-legacy=false
-endif
+FWD ?= $(or $(APP_FWD),tcp:$(HOSTFWD_PORT))
+VIRTMP_RUN = PYTHONPATH=$(TOPDIR)/host python3 -m virtmp run --board $(BOARD) --firmware $(FIRMWARE) \
+	--mem $(QEMU_MEM) $(addprefix --fwd ,$(FWD)) $(if $(filter legacy,$(VIRTIO_TRANSPORT)),--legacy) \
+	$(if $(QEMU_EXTRA),-- $(QEMU_EXTRA))
+
+# make test: pytest-xdist workers (PYTEST_WORKERS=0 runs the suite in one process).
+PYTEST_WORKERS ?= 2
 
 .PHONY: all firmware run test bench setup setup-test deps clean distclean FORCE
 
@@ -63,11 +62,10 @@ firmware: deps
 	@$(MAKE) --no-print-directory -C ports/virt BOARD=$(BOARD) MICROPY_TOP=$(MICROPY_TOP) APP=$(if $(APP),$(abspath $(APP))) all
 
 run: firmware
-	@echo "Booting $(FIRMWARE): exit QEMU with Ctrl-A X; forwarded from the host: $(HOSTFWD)"
-	$(QEMU_SYSTEM) $(QEMU_ARGS) $(RUN_NET_ARGS) -kernel $(FIRMWARE) $(QEMU_EXTRA)
+	$(VIRTMP_RUN)
 
 test: setup-test firmware
-	$(PYTHON) -m pytest -q tests $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -q $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) tests $(PYTEST_ARGS)
 
 bench: setup-test firmware
 	$(PYTHON) tests/bench_boot.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench.json

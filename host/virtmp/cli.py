@@ -95,7 +95,7 @@ def cmd_run(a):
     g.start(wait_prompt=False)
     try:
         g.detach()
-        print("virtmp: %s booted on %s; forwarded: %s" % (g.firmware, g.pty, fwd))
+        print("virtmp: %s started, its serial on %s; forwarded: %s" % (g.firmware, g.pty, fwd))
         print("mpremote connect %s" % g.pty, flush=True)
         print("virtmp: Ctrl-C stops QEMU", flush=True)
         while g.alive():

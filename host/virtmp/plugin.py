@@ -12,7 +12,7 @@ has its own free host ports and private socket paths.
 
 import pytest
 
-from . import config
+from . import config as vconfig
 from .guest import Guest
 from .net import Slirp
 
@@ -22,13 +22,13 @@ _DEFAULT = object()
 def pytest_addoption(parser):
     group = parser.getgroup("virtmp", "MicroPython guests in QEMU (virtmp)")
     group.addoption("--virt-board", default=None, help="board to boot (default $VIRT_BOARD or %s)"
-                    % config.DEFAULT_BOARD)
+                    % vconfig.DEFAULT_BOARD)
     group.addoption("--virt-firmware", default=None,
                     help="firmware ELF (default $VIRT_FIRMWARE or the checkout's build/BOARD/firmware.elf)")
 
 
-def pytest_configure(config_):
-    config_.addinivalue_line("markers", "virt_guest(**options): options of the virt_guest fixture's Guest "
+def pytest_configure(config):
+    config.addinivalue_line("markers", "virt_guest(**options): options of the virt_guest fixture's Guest "
                                         "(forwards=[...], append=, mem=, transport=, net=, qemu_args=)")
 
 
@@ -51,7 +51,7 @@ class GuestFactory:
         options.setdefault("firmware", self.firmware)
         try:
             g = Guest(net=net, **options)
-        except config.SetupError as e:
+        except vconfig.SetupError as e:
             pytest.fail(str(e), pytrace=False)
         self.guests.append(g)
         if start:

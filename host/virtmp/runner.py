@@ -10,6 +10,7 @@ as it ends, then "N passed, N failed".
 import concurrent.futures
 import json
 import os
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -84,6 +85,7 @@ def run_one(path, paths=(), timeout=60, guest_options=None, net_wait_ms=10000):
     opts = dict(guest_options or {})
     opts.setdefault("net", Slirp())
     g = None
+    log_start = None
     try:
         with open(path, "rb") as f:
             src = f.read()
@@ -93,6 +95,7 @@ def run_one(path, paths=(), timeout=60, guest_options=None, net_wait_ms=10000):
         g = Guest(boot_timeout=min(20, timeout), **opts)
         g.start()
         g.enter_raw()
+        log_start = len(g.log)
         g.raw_paste_send(program, timeout=max(1, deadline - time.monotonic()))
         out, err = g._raw_result(max(0.1, deadline - time.monotonic()))
         mark = out.rfind(RESULT_MARK)
@@ -116,7 +119,11 @@ def run_one(path, paths=(), timeout=60, guest_options=None, net_wait_ms=10000):
         else:
             res.reason = str(e).splitlines()[0]
         if g is not None:
-            res.output = g.log.replace("\r\n", "\n")
+            # What the file printed before it was stopped (after raw-paste's
+            # handshake), else the whole boot log.
+            log = g.log
+            start = log.find("\x04", log_start) + 1 if log_start is not None else 0
+            res.output = log[start:].replace("\r\n", "\n")
     except (OSError, ValueError) as e:
         res.reason = str(e)
     finally:
@@ -155,6 +162,14 @@ def run_all(files, jobs=1, paths=(), timeout=60, guest_options=None, out=print, 
     return results
 
 
+_XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text):
+    """text without the control characters XML 1.0 cannot hold."""
+    return _XML_BAD.sub(lambda m: "\\x%02x" % ord(m.group()), text)
+
+
 def write_junit(results, path):
     """JUnit XML, one testcase per file, as CI systems read it."""
     suite = ET.Element("testsuite", name="virtmp", tests=str(len(results)),
@@ -163,8 +178,8 @@ def write_junit(results, path):
     for r in results:
         case = ET.SubElement(suite, "testcase", classname="virtmp", name=r.path, time="%.3f" % r.seconds)
         if not r.passed:
-            ET.SubElement(case, "failure", message=r.reason).text = r.output
-        ET.SubElement(case, "system-out").text = r.output
+            ET.SubElement(case, "failure", message=_xml_text(r.reason)).text = _xml_text(r.output)
+        ET.SubElement(case, "system-out").text = _xml_text(r.output)
     root = ET.Element("testsuites")
     root.append(suite)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
