@@ -3,8 +3,8 @@
 #   make            build build/$(BOARD)/firmware.elf
 #   make run        set up, build and boot to the REPL, with user networking
 #   make test       set up, build and run every test
-#   make bench      boot and network benchmarks (figures on stdout and in
-#                   build/bench.json, build/bench_net.json)
+#   make bench      boot, network and virtmp benchmarks (figures on stdout and
+#                   in build/bench.json, bench_net.json, bench_virtmp.json)
 #
 # MICROPY_TOP=... and LWIP_DIR=... use your own checkouts instead of the
 # Debian source packages fetched into deps/.
@@ -70,6 +70,7 @@ test: setup-test firmware
 bench: setup-test firmware
 	$(PYTHON) tests/bench_boot.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench.json
 	$(PYTHON) tests/bench_net.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_net.json
+	$(PYTHON) tests/bench_virtmp.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_virtmp.json
 
 clean:
 	rm -rf build

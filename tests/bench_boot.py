@@ -9,8 +9,9 @@ so the ratio shows what the firmware adds on top. QEMU's CPU time up to the
 prompt is reported beside the wall time: other jobs on the host disturb it
 less.
 
-The serial port is QEMU's stdio on a pipe rather than a pty: nothing has to
-connect to it, and no output can be lost before a reader opens it.
+The QEMU command line is virtmp's for the board (no NIC, no semihosting),
+with the serial port on QEMU's stdio on a pipe rather than a pty: nothing has
+to connect to it, and no output can be lost before a reader opens it.
 
     tests/bench_boot.py --firmware build/VIRT_ARM/firmware.elf --json build/bench.json
 """
@@ -19,20 +20,34 @@ import argparse
 import json
 import os
 import select
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import virtmp
+
+from support import BOARD, ROOT
+
 FLOOR_SRC = os.path.join(ROOT, "tests", "bench", "floor.S")
 LOAD_ADDR = "0x40200000"  # where boards/VIRT_ARM/memmap.ld links the firmware
 PROMPT = b">>> "
-QEMU = "qemu-system-arm"
-QEMU_ARGS = ["-M", "virt", "-cpu", "cortex-a15", "-m", "128M",
-             "-display", "none", "-monitor", "none", "-nic", "none", "-serial", "stdio"]
 TARGET_RATIO = 1.3
+
+
+def boot_command(image, serial="stdio", **options):
+    """virtmp's QEMU argv booting image (no NIC and no semihosting unless
+    options say otherwise), its serial on stdio."""
+    options.setdefault("board", BOARD)
+    options.setdefault("net", None)
+    options.setdefault("semihosting", False)
+    return virtmp.Guest(firmware=image, **options).command(serial=serial)
+
+
+def qemu_args(cmd):
+    """cmd without the QEMU binary and the -kernel image (for the report)."""
+    i = cmd.index("-kernel")
+    return cmd[1:i] + cmd[i + 2:]
 
 
 def build_floor(out_dir, cc):
@@ -64,11 +79,11 @@ def cpu_ms(pid):
     return total / 1e6
 
 
-def boot_once(image, timeout, qemu_args=QEMU_ARGS):
+def boot_once(image, timeout, cmd=None):
     """(wall, cpu): milliseconds from just before QEMU starts to PROMPT on its
-    serial (qemu_args must put it on stdio), and the CPU time QEMU had used
-    by then."""
-    cmd = [QEMU] + qemu_args + ["-kernel", image]
+    serial, and the CPU time QEMU had used by then. cmd is the QEMU argv
+    (default boot_command(image)); it must put the serial on stdio."""
+    cmd = cmd or boot_command(image)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -123,21 +138,25 @@ def main():
         ap.error("--runs must be at least 10")
     if not os.path.exists(args.firmware):
         ap.error("no firmware at %s" % args.firmware)
-    if shutil.which(QEMU) is None:
-        ap.error("%s not found" % QEMU)
+    try:
+        qemu = virtmp.find_qemu(BOARD)
+    except virtmp.SetupError as e:
+        ap.error(str(e))
 
     floor = build_floor(args.build_dir, args.cc)
     images = {"firmware": os.path.abspath(args.firmware), "floor": floor}
+    # The same arguments for both but the image, built once (not timed).
+    cmds = {name: boot_command(image) for name, image in images.items()}
 
     # One unmeasured boot each warms the page cache; then alternate the two
     # so that any drift in the host's load affects both alike.
-    for image in images.values():
-        boot_once(image, args.timeout)
+    for name, image in images.items():
+        boot_once(image, args.timeout, cmds[name])
     samples = {name: [] for name in images}
     cpu = {name: [] for name in images}
     for _ in range(args.runs):
         for name, image in images.items():
-            wall, used = boot_once(image, args.timeout)
+            wall, used = boot_once(image, args.timeout, cmds[name])
             samples[name].append(wall)
             if used is not None:
                 cpu[name].append(used)
@@ -147,13 +166,13 @@ def main():
     for s, name in ((fw, "firmware"), (fl, "floor")):
         s["cpu_median_ms"] = round(statistics.median(cpu[name]), 2) if cpu[name] else None
     ratio = fw["median_ms"] / fl["median_ms"]
-    version = subprocess.run([QEMU, "--version"], capture_output=True, text=True,
+    version = subprocess.run([qemu, "--version"], capture_output=True, text=True,
                              timeout=30).stdout.splitlines()[0]
     result = {
         "metric": "ms from QEMU process start to the first %r on the serial" % PROMPT.decode(),
         "runs": args.runs,
         "qemu": version,
-        "qemu_args": QEMU_ARGS,
+        "qemu_args": qemu_args(cmds["firmware"]),
         "firmware": dict(path=images["firmware"], **fw),
         "floor": dict(path=floor, **fl),
         "ratio": round(ratio, 3),

@@ -41,7 +41,9 @@ and readinto sizes, TCP_NODELAY), the device counters per transfer, and
 where the guest CPU spends its time, by sampling its PC (and likely callers
 from the stack) through QEMU's gdbstub while a transfer runs.
 
-Every QEMU started here is killed, also on errors, and every wait is bounded.
+Every guest's QEMU command line is virtmp's (virtmp.Guest with a virtmp.Slirp
+NIC); every QEMU started here is killed, also on errors, and every wait is
+bounded.
 
     tests/bench_net.py --firmware build/VIRT_ARM/firmware.elf --json build/bench_net.json
 """
@@ -51,7 +53,6 @@ import json
 import os
 import re
 import select
-import shutil
 import socket
 import statistics
 import subprocess
@@ -63,13 +64,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
 
-from qemu_guest import BOARD, Guest, GuestError  # noqa: E402
-from netguest import free_port, net_args  # noqa: E402
+import virtmp  # noqa: E402
+from virtmp import GuestError, free_port  # noqa: E402
+
+from support import BOARD  # noqa: E402
 import bench_boot  # noqa: E402
 import linux_guest  # noqa: E402
 
-QEMU = "qemu-system-arm"
-MACHINE = [QEMU, "-M", "virt", "-cpu", "cortex-a15", "-m", "256M"]
+MEM = "256M"
+MACHINE = virtmp.BOARDS[BOARD]["machine"] + ["-m", MEM]  # QEMU's arguments for every guest
 MiB = 1024 * 1024
 
 # Guest ports (the host side of each hostfwd is a free port).
@@ -274,61 +277,60 @@ def ours_app_firmware(build_root, log):
     return elf
 
 
-def netdev(hostfwd):
-    spec = "user,id=n0"
-    for name, host_port in sorted(hostfwd.items()):
-        spec += ",hostfwd=tcp:127.0.0.1:%d-:%d" % (host_port, PORTS[name])
-    return spec
+def guest_options(kind, transport, names, image=None, linux=None, ip="dhcp", extra=()):
+    """virtmp.Guest options for one guest: the board's machine with MEM, one
+    virtio-net NIC on slirp with the services in `names` forwarded from free
+    127.0.0.1 ports, no semihosting."""
+    options = dict(board=BOARD, mem=MEM, transport=transport, semihosting=False,
+                   net=virtmp.Slirp(forwards=[("tcp", PORTS[n]) for n in names]), qemu_args=list(extra))
+    if kind == "linux":
+        options.update(firmware=linux["kernel"], append="console=ttyAMA0 quiet bench.ip=%s" % ip)
+        options["qemu_args"] += ["-initrd", linux["initrd"]]
+    else:
+        options["firmware"] = image
+        if ip == "static":
+            options["append"] = "ip=10.0.2.15/24,10.0.2.2"
+    return options
 
 
 class Qemu:
-    """One guest's QEMU, with hostfwd ports for the services in `names`;
-    stop() (or the context manager) always kills it.
+    """One guest's QEMU (a virtmp.Guest), with hostfwd ports for the services
+    in `names` (hostfwd: name -> host port, once started); stop() (or the
+    context manager) always kills it.
 
-    kind "ours" with serial="pty" runs through qemu_guest.Guest (for the raw
-    REPL); otherwise the serial port goes to a file."""
+    With serial="pty" virtmp.Guest runs it (for the raw REPL); otherwise it is
+    virtmp's command line with the serial port to a file, started here, so
+    that t0 is taken just before QEMU starts."""
 
     def __init__(self, kind, transport, names, image=None, linux=None, ip="dhcp", serial="file", extra=()):
         self.kind = kind
+        self.names = list(names)
         self.hostfwd = {}
-        for n in names:  # free_port() may hand out a port twice in a row
-            port = free_port()
-            while port in self.hostfwd.values():
-                port = free_port()
-            self.hostfwd[n] = port
-        self.guest = None
+        self.guest = virtmp.Guest(**guest_options(kind, transport, names, image, linux, ip, extra))
+        self.pty = serial == "pty"
         self.proc = None
         self.log = None
-        args = net_args(transport, netdev(self.hostfwd)) + list(extra)
-        if kind == "linux":
-            args += ["-kernel", linux["kernel"], "-initrd", linux["initrd"],
-                     "-append", "console=ttyAMA0 quiet bench.ip=%s" % ip]
-        else:
-            args += ["-kernel", image]
-            if ip == "static":
-                args += ["-append", "ip=10.0.2.15/24,10.0.2.2"]
-        if serial == "pty":
-            self.guest = Guest(firmware=image, mem=MACHINE[-1], semihosting=False,
-                               extra=args[:args.index("-kernel")] + args[args.index("-kernel") + 2:])
-        else:
+        if not self.pty:
             fd, self.log = tempfile.mkstemp(prefix="bench-net-serial-")
             os.close(fd)
-            self.cmd = MACHINE + ["-display", "none", "-monitor", "none", "-serial", "file:" + self.log] + args
+            self.cmd = self.guest.command(serial="file:" + self.log)  # picks the host ports
 
     def start(self):
         self.t0 = time.perf_counter()
-        if self.guest is not None:
-            self.guest.start()
+        if self.pty:
+            # Not waiting for a prompt: start_raw_server() asks for one.
+            self.guest.start(wait_prompt=False)
             self.proc = self.guest.proc
         else:
             self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.PIPE)
+        self.hostfwd = {n: self.guest.host_port(PORTS[n]) for n in self.names}
         return self
 
     def output(self):
         """The serial output so far (for error messages)."""
-        if self.guest is not None:
-            return self.guest.buf.decode(errors="replace")
+        if self.pty:
+            return self.guest.log
         try:
             with open(self.log, "rb") as f:
                 return f.read().decode(errors="replace")
@@ -336,7 +338,7 @@ class Qemu:
             return ""
 
     def stop(self):
-        if self.guest is not None:
+        if self.pty:
             self.guest.stop()
         elif self.proc is not None:
             if self.proc.poll() is None:
@@ -381,7 +383,8 @@ def wait_banner(port, t0, timeout, proc=None, interval=0.002, attempt_timeout=0.
             if now > deadline:
                 raise TimeoutError("no banner on port %d within %ss" % (port, timeout))
             if proc is not None and proc.poll() is not None:
-                raise RuntimeError("QEMU exited (%s): %s" % (proc.returncode, proc.stderr.read(2000).decode(errors="replace")))
+                err = proc.stderr.read(2000).decode(errors="replace") if proc.stderr else ""  # a pty guest: in its log
+                raise RuntimeError("QEMU exited (%s): %s" % (proc.returncode, err))
             if now >= next_attempt and len(pending) < max_pending:
                 s = socket.socket()
                 s.setblocking(False)
@@ -456,9 +459,7 @@ def start_raw_server(guest, timeout=30):
         except GuestError:
             if time.monotonic() > deadline:
                 raise
-    guest.enter_raw()
-    guest.write(GUEST_APP.encode() + b"\x04")
-    guest.read_until(b"OK", timeout=10)
+    guest.exec_start(GUEST_APP)  # raw REPL; returns once the guest runs it
 
 
 def _recv_exactly(s, n, what):
@@ -740,10 +741,9 @@ class Bench:
         out = {label: ([], []) for label, _, _ in self.guests()}
         out["qemu_floor"] = ([], [])
         floor = bench_boot.build_floor(os.path.join(self.args.build_dir, "floor"), "arm-none-eabi-gcc")
-        floor_args = (MACHINE[1:] + ["-display", "none", "-monitor", "none", "-serial", "stdio"]
-                      + net_args("legacy", netdev({"ready": free_port()})))
+        floor_cmd = virtmp.Guest(**guest_options("ours", "legacy", ["ready"], image=floor)).command(serial="stdio")
         for run in range(self.args.boot_runs + 1):  # round 0 warms caches, unrecorded
-            ms, _ = bench_boot.boot_once(floor, 30, floor_args)
+            ms, _ = bench_boot.boot_once(floor, 30, floor_cmd)
             if run:
                 out["qemu_floor"][0].append(ms)
             for label, kind, transport in self.guests():
@@ -866,8 +866,10 @@ def main():
         ap.error("need --boot-runs >= 5, --runs >= 3, --size >= 16 MiB")
     if not os.path.exists(args.firmware):
         ap.error("no firmware at %s" % args.firmware)
-    if shutil.which(QEMU) is None:
-        ap.error("%s not found" % QEMU)
+    try:
+        qemu = virtmp.find_qemu(BOARD)
+    except virtmp.SetupError as e:
+        ap.error(str(e))
     firmware = os.path.abspath(args.firmware)
 
     bench = Bench(args)
@@ -879,11 +881,11 @@ def main():
             print("bench_net: Linux guest unavailable: %s" % e, file=sys.stderr)
             return 2
 
-    version = subprocess.run([QEMU, "--version"], capture_output=True, text=True,
+    version = subprocess.run([qemu, "--version"], capture_output=True, text=True,
                              timeout=30).stdout.splitlines()[0]
     result = {
         "qemu": version,
-        "machine": MACHINE[1:],
+        "machine": MACHINE,
         "network": "-netdev user (slirp) with hostfwd from 127.0.0.1, -device virtio-net-device",
         "host": {"cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
         "firmware": firmware,

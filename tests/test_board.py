@@ -13,8 +13,9 @@ import sys
 import time
 
 import pytest
+import virtmp
 
-from qemu_guest import BOARD, FIRMWARE, QEMU_BOARDS, ROOT, SEMIHOSTING, Guest
+from support import BOARD, ROOT
 
 MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
 MPREMOTE = os.path.join(os.path.dirname(sys.executable), "mpremote")
@@ -79,8 +80,8 @@ def app_firmware(tmp_path_factory):
 def run_to_exit(firmware, semihosting=True, timeout=30):
     """Boot with the plain documented command (without a NIC, to stay
     hermetic); returns (status, console output)."""
-    cmd = list(QEMU_BOARDS[BOARD]) + ["-m", "128M", "-nographic", "-nic", "none"]
-    cmd += SEMIHOSTING if semihosting else []
+    cmd = [virtmp.find_qemu(BOARD)] + virtmp.BOARDS[BOARD]["machine"] + ["-m", "128M", "-nographic", "-nic", "none"]
+    cmd += virtmp.guest.SEMIHOSTING if semihosting else []
     cmd += ["-kernel", firmware]
     # subprocess.run kills QEMU on a timeout or any other exception.
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -111,15 +112,14 @@ def test_exit_without_semihosting_powers_off(app_firmware):
 # more areas from the rest of RAM when a collection cannot make room.
 # gc.mem_free() is the free heap plus the largest area that could be added.
 
-def _mem_free(mem):
-    with Guest(mem=mem) as g:
-        g.wait_prompt(timeout=20)
+def _mem_free(make_guest, mem):
+    with make_guest(net=None, mem=mem) as g:  # stopped at the end of the block
         out = g.repl("import gc; gc.collect(); print(gc.mem_free())")
     return int(out.strip())
 
 
-def test_heap_follows_ram_size():
-    small, large = _mem_free("64M"), _mem_free("512M")
+def test_heap_follows_ram_size(virt_guest_factory):
+    small, large = _mem_free(virt_guest_factory, "64M"), _mem_free(virt_guest_factory, "512M")
     assert 40 * MiB < small < 64 * MiB
     grown = large - small
     assert 0.9 * 448 * MiB <= grown <= 448 * MiB, (small, large)
@@ -139,10 +139,9 @@ print("got", len(L))
 """
 
 
-def _grow(mem, count, mib):
+def _grow(make_guest, mem, count, mib):
     """(objects allocated, mem_free() change once they are dropped again)."""
-    with Guest(mem=mem) as g:
-        g.wait_prompt(timeout=20)
+    with make_guest(net=None, mem=mem) as g:  # stopped at the end of the block
         g.enter_raw()
         out, err = g.raw_exec(_GROW % (count, mib), timeout=60)
         assert err == "", err
@@ -154,18 +153,18 @@ def _grow(mem, count, mib):
     return got, int(out)
 
 
-def test_heap_grows_and_shrinks():
+def test_heap_grows_and_shrinks(virt_guest_factory):
     # 16 MiB objects in a 128 MiB guest: the heap grows area by area, and
     # empty areas go back, so mem_free() returns to where it started.
-    got, back = _grow("128M", 6, 16)
+    got, back = _grow(virt_guest_factory, "128M", 6, 16)
     assert got == 6
     assert abs(back) < 4096, back
 
 
-def test_heap_beyond_512M():
+def test_heap_beyond_512M(virt_guest_factory):
     # Three 300 MiB objects need RAM past 512 MiB (a GC area stays under it).
-    assert _grow("512M", 3, 300)[0] == 1
-    got, back = _grow("1G", 3, 300)
+    assert _grow(virt_guest_factory, "512M", 3, 300)[0] == 1
+    got, back = _grow(virt_guest_factory, "1G", 3, 300)
     assert got == 3
     assert abs(back) < 4096, back
 
@@ -224,8 +223,9 @@ def test_mpremote(guest, tmp_path):
     rc, out, err = mpremote(guest, "eval", "x")
     assert rc == 1 and "NameError" in out + err
 
-    # mpremote leaves the friendly REPL behind, still working.
-    guest.attach()
+    # mpremote leaves the friendly REPL behind, still working (attach without
+    # sync: its Ctrl-B would also end a raw REPL mpremote wrongly left).
+    guest.attach(sync=False)
     guest.write("\r")
     guest.wait_prompt()
     assert guest.repl("print('after mpremote')").strip() == "after mpremote"

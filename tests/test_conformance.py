@@ -33,8 +33,9 @@ import time
 import uuid
 
 import pytest
+import virtmp
 
-from qemu_guest import BOARD, FIRMWARE, QEMU_BOARDS, ROOT, SEMIHOSTING
+from support import BOARD, FIRMWARE, ROOT
 
 MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
 TESTS_DIR = os.path.join(MICROPY_TOP, "tests")
@@ -172,12 +173,16 @@ def firmware_snapshot():
 
 
 def qemu_command(mem, token):
+    """virtmp's QEMU command line for a guest without a NIC, as one string
+    for run-tests.py's execpty target (QEMU prints its serial pty)."""
     firmware = firmware_snapshot()
-    if " " in firmware:  # run-tests.py splits the command on spaces
-        firmware = os.path.relpath(firmware, TESTS_DIR)
-    assert " " not in firmware, "the firmware path must not contain spaces: %s" % firmware
-    cmd = list(QEMU_BOARDS[BOARD]) + ["-m", mem, "-display", "none", "-monitor", "none"]
-    cmd += ["-nic", "none"] + SEMIHOSTING + ["-name", token, "-serial", "pty", "-kernel", firmware]
+    guest = virtmp.Guest(board=BOARD, firmware=firmware, mem=mem, net=None, semihosting=True,
+                         qemu_args=["-name", token])
+    cmd = guest.command(serial="pty")
+    if " " in guest.firmware:  # run-tests.py splits the command on spaces
+        cmd[cmd.index(guest.firmware)] = os.path.relpath(guest.firmware, TESTS_DIR)
+    bad = [a for a in cmd if " " in a]
+    assert not bad, "no QEMU argument may contain a space (run-tests.py splits on them): %s" % bad
     return " ".join(cmd)
 
 

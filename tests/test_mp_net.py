@@ -1,8 +1,8 @@
 """MicroPython's own network tests, from its source tree, against the firmware.
 
   multi_net    run-multitests.py with two guests, each a pyboard on its serial
-               pty, joined by one virtual Ethernet segment: a QEMU dgram netdev
-               pair between two UDP ports on 127.0.0.1. The guests have the
+               pty, joined by one virtual Ethernet segment (virtmp.Segment: a
+               hub over unix datagram sockets, in this process). The guests have the
                static addresses 10.0.3.1/24 and 10.0.3.2/24, which exist only
                on that segment. Tests without a .exp file get their expected
                output from two host CPython instances, confined to 127.0.0.1.
@@ -11,8 +11,9 @@
                internet are never run (see mp_net_skip.txt).
   net_inet     all of it needs the internet: listed as skipped, never run.
 
-Both virtio-mmio transports. Every runner is a subprocess in its own process
-group with a deadline; every QEMU is killed afterwards.
+Both virtio-mmio transports. Every guest is a virtmp.Guest (net_hosted's is
+virtmp's command line, started by run-tests.py). Every runner is a subprocess
+in its own process group with a deadline; every QEMU is killed afterwards.
 
 Run as a script, this file is the multitest driver the pytest starts:
   python test_mp_net.py multitest PTY0 PTY1 TEST...
@@ -159,12 +160,6 @@ def kill_pidfile_qemu(pidfile):
         time.sleep(0.05)
 
 
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def free_port_range(n, attempts=50):
     """A base port b with b..b+n-1 free for TCP and UDP on 127.0.0.1."""
     rng = random.Random()
@@ -234,13 +229,6 @@ def format_counts(c):
 # multi_net: two guests on a private segment.
 
 
-def _segment_netdev(local_port, remote_port):
-    return (
-        "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=%d,"
-        "remote.type=inet,remote.host=127.0.0.1,remote.port=%d" % (local_port, remote_port)
-    )
-
-
 def _set_static_address(g, addr, prefix):
     """Make sure the guest has addr; returns addr if the ip= boot argument did not set it."""
     mask = ".".join(str((0xFFFFFFFF << (32 - prefix) >> s) & 0xFF) for s in (24, 16, 8, 0))
@@ -256,27 +244,21 @@ def _set_static_address(g, addr, prefix):
     return addr
 
 
-def run_multi_net(transport):
-    from netguest import net_args
-    from qemu_guest import Guest
+def run_multi_net(transport, make_guest):
+    """make_guest(**options) -> a started virtmp.Guest (the plugin's virt_guest_factory)."""
+    import virtmp
 
     tests, skipped = select_tests("multi_net")
     if not tests:
         return tests, skipped, 0, "", 0.0, []
-    p0 = free_udp_port()
-    p1 = next((p for p in (free_udp_port() for _ in range(20)) if p != p0), None)
-    assert p1 is not None, "no second free UDP port on 127.0.0.1"
-    ports = ((p0, p1), (p1, p0))
+    segment = virtmp.Segment()
     guests = []
     fixed = []  # guests whose ip= boot argument did not take
     try:
-        for (addr, prefix, mac), (local, remote) in zip(SEGMENT, ports):
-            extra = net_args(transport, _segment_netdev(local, remote))
-            extra += ["-append", "ip=%s/%d mac=%s" % (addr, prefix, mac)]
-            g = Guest(extra=extra)
+        for addr, prefix, mac in SEGMENT:
+            g = make_guest(transport=transport, net=segment.nic(),
+                           append="ip=%s/%d mac=%s" % (addr, prefix, mac))
             guests.append(g)
-            g.start()
-            g.wait_prompt(timeout=20)
             if _set_static_address(g, addr, prefix):
                 fixed.append(addr)
         # The peers see each other before the tests start: a UDP datagram both ways.
@@ -293,8 +275,7 @@ def run_multi_net(transport):
         out = guests[0].repl("print(u.recv(16)); u.close()", timeout=10)
         assert out.strip() == "b'hello'", out
         for g in guests:
-            g.fd, fd = None, g.fd
-            os.close(fd)  # the runner opens the pty itself
+            g.detach()  # the runner opens the pty itself
         cmd = [sys.executable, os.path.abspath(__file__), "multitest", guests[0].pty, guests[1].pty]
         cmd += [os.path.join(MPY_TESTS, t) for t in tests]
         t0 = time.monotonic()
@@ -303,6 +284,7 @@ def run_multi_net(transport):
     finally:
         for g in guests:
             g.stop()
+        segment.close()
     notes = []
     if fixed:
         notes.append(
@@ -351,18 +333,19 @@ def multitest_main(argv):
 
 
 def run_net_hosted(transport, firmware):
-    from netguest import net_args
-    from qemu_guest import QEMU_BOARDS, BOARD, SEMIHOSTING
+    import virtmp
 
     tests, skipped = select_tests("net_hosted")
     if not tests:  # run-tests.py given no files would run its default suites
         return tests, skipped, 0, "", 0.0
     tmp = tempfile.mkdtemp(prefix="mp-net-hosted-")
     pidfile = os.path.join(tmp, "qemu.pid")
+    # virtmp's command line, started by run-tests.py (execpty: it reads the
+    # pty QEMU prints); slirp with restrict=on, so nothing leaves QEMU.
+    guest = virtmp.Guest(firmware=firmware, mem="128M", transport=transport, net=virtmp.Slirp(restrict=True),
+                         qemu_args=["-pidfile", pidfile])
+    qemu = guest.command(serial="pty")
     # run-tests splits the command on spaces, so no argument may contain one.
-    qemu = list(QEMU_BOARDS[BOARD]) + ["-m", "128M", "-display", "none", "-monitor", "none"]
-    qemu += SEMIHOSTING + ["-serial", "pty", "-kernel", firmware, "-pidfile", pidfile]
-    qemu += net_args(transport, "user,id=n0,restrict=on")
     assert not any(" " in a for a in qemu), "paths with spaces do not survive run-tests' execpty"
     cmd = [sys.executable, "run-tests.py", "-t", "execpty:" + " ".join(qemu), "-r", os.path.join(tmp, "results")]
     cmd += tests
@@ -398,9 +381,8 @@ def failure_diffs(result_dir):
 if __name__ != "__main__":
     import pytest
 
-    from qemu_guest import FIRMWARE
+    from support import FIRMWARE, TRANSPORTS
 
-    TRANSPORTS = ("modern", "legacy")
     SUMMARY = []
 
     @pytest.fixture(scope="module", autouse=True)
@@ -437,9 +419,9 @@ if __name__ != "__main__":
         assert rc == 0, "%s: runner exited with %s" % (title, rc)
 
     @pytest.mark.parametrize("transport", TRANSPORTS)
-    def test_multi_net(transport):
+    def test_multi_net(transport, virt_guest_factory):
         """run-multitests.py on two guests joined by a private virtual segment."""
-        tests, skipped, rc, output, elapsed, notes = run_multi_net(transport)
+        tests, skipped, rc, output, elapsed, notes = run_multi_net(transport, virt_guest_factory)
         _check("multi_net", transport, tests, skipped, rc, output, elapsed, notes)
 
     @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -1,6 +1,6 @@
 """Networking basics on both virtio-mmio transports: DHCP, driver state."""
 
-from netguest import GUEST_IP
+from support import GUEST_IP
 
 
 def test_dhcp_lease_and_lan_api(net_guest):

@@ -22,17 +22,17 @@ Every batch is bounded in count and time.
 """
 
 import random
-import shutil
 import socket
 import struct
 import time
 
 import pytest
+import virtmp
 
-from netguest import NetGuest, TRANSPORTS, inet_csum as csum
+from support import TRANSPORTS, inet_csum as csum
 
-GUEST_IP = "192.168.77.2"
-PEER_IP = "192.168.77.1"
+GUEST_IP = "10.0.3.2"
+PEER_IP = "10.0.3.1"
 NETMASK = "255.255.255.0"
 GUEST_MAC = bytes.fromhex("525400123456")
 PEER_MAC = bytes.fromhex("020000000001")
@@ -219,29 +219,19 @@ class Peer:
         return self.synacks > before
 
 
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(params=TRANSPORTS)
-def l2(request):
+def l2(request, virt_guest_factory):
     """(guest, peer): a guest on a dgram link to the test, a listener on TCP 7000 and UDP 7001."""
     peer = Peer()
-    qemu_port = free_udp_port()
+    qemu_port = virtmp.free_port("udp")
     while qemu_port == peer.port:
-        qemu_port = free_udp_port()
+        qemu_port = virtmp.free_port("udp")
     peer.qemu_port = qemu_port
-    netdev = ("dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=%d,"
-              "remote.type=inet,remote.host=127.0.0.1,remote.port=%d" % (qemu_port, peer.port))
-    g = NetGuest(transport=request.param, netdev=netdev,
-                 append="ip=%s/24,%s mac=%s" % (GUEST_IP, PEER_IP, GUEST_MAC.hex(":")))
-    if shutil.which("setpriv"):
-        g.cmd = ["setpriv", "--pdeathsig", "KILL", "--"] + g.cmd  # QEMU dies with the test process
+    g = None
     try:
-        g.start()
-        g.wait_prompt(timeout=20)
+        g = virt_guest_factory(transport=request.param,
+                               net=virtmp.Dgram(("127.0.0.1", qemu_port), ("127.0.0.1", peer.port)),
+                               append="ip=%s/24,%s mac=%s" % (GUEST_IP, PEER_IP, GUEST_MAC.hex(":")))
         g.repl("import network, socket, _virt")
         if g.repl("print(network.LAN().ifconfig()[0])").strip() != GUEST_IP:
             # ip= from the boot arguments fails in MicroPython 1.25's
@@ -257,7 +247,8 @@ def l2(request):
         assert peer.arp_requests >= 1
         yield g, peer
     finally:
-        g.stop()
+        if g is not None:
+            g.stop()  # before the peer's socket goes
         peer.close()
 
 

@@ -12,7 +12,9 @@ import time
 
 import pytest
 
-from netguest import GUEST_CSUM, HOST_FROM_GUEST, HostTask, NetGuest, host_listener
+from virtmp import HostTask, host_listener
+
+from support import GUEST_CSUM, HOST_FROM_GUEST, TRANSPORTS
 
 HOST_TIMEOUT = 15
 
@@ -73,7 +75,7 @@ s.close()
 
 def test_ping_host_from_raw_socket(net_guest):
     g = net_guest
-    out = g.run(PING % HOST_FROM_GUEST, timeout=20)
+    out = g.exec(PING % HOST_FROM_GUEST, timeout=20)
     lines = [line.split() for line in out.strip().splitlines()]
     assert len(lines) == 3
     for addr, src, proto, code, check, same, rtt in lines:
@@ -113,15 +115,15 @@ def dns_answer(query):
     return name, qtype, struct.pack("!HHHHHH", ident, 0x8483 | rd, 1, 0, 0, 0) + question  # NXDOMAIN
 
 
-@pytest.fixture(params=["modern", "legacy"])
-def dns_guest(request):
+@pytest.fixture(params=TRANSPORTS)
+def dns_guest(virt_guest_factory, request):
     """A guest in a private network namespace, with a DNS server on that
     namespace's 127.0.0.1:53 (the guest's 10.0.2.2:53); g.dns_queries lists
     (name, qtype, source address) as they come."""
     if os.geteuid() != 0:
         pytest.skip("a private network namespace (for a resolver on port 53) needs root")
-    g = NetGuest(transport=request.param)
-    g.cmd = ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"] + g.cmd
+    g = virt_guest_factory(transport=request.param, start=False,
+                           prefix=["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"])
     g.dns_queries = []
     stop = threading.Event()
     bound = threading.Event()
@@ -151,7 +153,8 @@ def dns_guest(request):
 
     task = None
     try:
-        g.start()
+        # The resolver first (in QEMU's namespace, so QEMU must run), then the prompt.
+        g.start(wait_prompt=False)
         task = HostTask(resolver, g.proc.pid)
         assert bound.wait(5), "the resolver did not start: %r" % (task.result(1),)
         g.wait_prompt(timeout=20)
@@ -166,7 +169,7 @@ def dns_guest(request):
 
 def test_dns_from_own_resolver(dns_guest):
     g = dns_guest
-    out = g.run(
+    out = g.exec(
         "import socket, network\n"
         "network.ipconfig(dns='%s')\n"
         "print(network.ipconfig('dns'))\n"
@@ -263,19 +266,19 @@ def test_link_down_and_up(net_guest):
     port = srv.getsockname()[1]
     task = HostTask(echo_server, srv, 2)
     try:
-        before = g.run(LINK_SETUP % (HOST_FROM_GUEST, port)).split()
+        before = g.exec(LINK_SETUP % (HOST_FROM_GUEST, port)).split()
         assert before[:2] == ["True", "3"]
         changes = int(before[2])
 
-        g.monitor("set_link n0 off")
-        down = g.run(LINK_WHILE_DOWN % (HOST_FROM_GUEST, port)).strip().splitlines()
+        g.set_link(False)
+        down = g.exec(LINK_WHILE_DOWN % (HOST_FROM_GUEST, port)).strip().splitlines()
         assert down[0].split() == ["True", "0", "False", str(changes + 1)]
         assert down[1] in ("written", "OSError 113")  # EHOSTUNREACH
         assert down[2] == "OSError 113"
         time.sleep(0.3)
 
-        g.monitor("set_link n0 on")
-        after = g.run(LINK_AFTER % (HOST_FROM_GUEST, port), timeout=30).strip().splitlines()
+        g.set_link(True)
+        after = g.exec(LINK_AFTER % (HOST_FROM_GUEST, port), timeout=30).strip().splitlines()
         task.result(HOST_TIMEOUT + 10)
     finally:
         srv.close()
@@ -414,7 +417,7 @@ def test_socket_timeouts_nonblocking_and_poll(net_guest):
 
         task = HostTask(serve)
         try:
-            out = g.run(
+            out = g.exec(
                 SOCKET_API % (HOST_FROM_GUEST, port, HOST_FROM_GUEST, UNANSWERED, HOST_FROM_GUEST, closed_port),
                 timeout=40,
             )

@@ -7,28 +7,24 @@ import time
 
 import pytest
 
-from netguest import NetGuest, free_port
+from support import TRANSPORTS
 
 FLOOD_SECONDS = 2.0
 FLOOD_MAX_DATAGRAMS = 200000
 
 
-@pytest.fixture(params=["modern", "legacy"])
-def udp_guest(request):
-    port = free_port()
-    g = NetGuest(transport=request.param, netdev="user,id=n0,hostfwd=udp:127.0.0.1:%d-:9000" % port)
-    try:
-        g.start()
-        g.wait_prompt(timeout=20)
-        assert g.wait_dhcp() == "10.0.2.15"
-        g.host_port = port
-        yield g
-    finally:
-        g.stop()
+@pytest.fixture(params=TRANSPORTS)
+def udp_guest(virt_guest_factory, request):
+    """A guest whose UDP port 9000 is reachable at 127.0.0.1:g.host_port(9000, "udp")."""
+    g = virt_guest_factory(transport=request.param, forwards=["udp:9000"])
+    assert g.wait_dhcp() == "10.0.2.15"
+    g.repl("")  # back at the friendly prompt
+    return g
 
 
 def test_udp_flood_into_guest_then_still_responsive(udp_guest):
     g = udp_guest
+    port = g.host_port(9000, proto="udp")
     g.repl("import socket, _virt")
     g.repl("u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('0.0.0.0', 9000))")
     before = g.net_info()
@@ -37,7 +33,7 @@ def test_udp_flood_into_guest_then_still_responsive(udp_guest):
     sent = 0
     end = time.monotonic() + FLOOD_SECONDS
     while time.monotonic() < end and sent < FLOOD_MAX_DATAGRAMS:
-        h.sendto(payload, ("127.0.0.1", g.host_port))
+        h.sendto(payload, ("127.0.0.1", port))
         sent += 1
     h.close()
     time.sleep(0.5)
@@ -52,7 +48,7 @@ def test_udp_flood_into_guest_then_still_responsive(udp_guest):
     g.repl("u.setblocking(False)")
     g.repl("exec('while True:\\n try:\\n  u.recv(2048)\\n except OSError:\\n  break')")
     h = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    h.sendto(b"after-flood", ("127.0.0.1", g.host_port))
+    h.sendto(b"after-flood", ("127.0.0.1", port))
     h.close()
     g.repl("u.setblocking(True); u.settimeout(5)")
     assert g.repl("print(u.recv(64))").strip() == "b'after-flood'"

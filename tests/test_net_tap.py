@@ -18,15 +18,15 @@ import sys
 import time
 
 import pytest
+import virtmp
 
-from netguest import NetGuest, TRANSPORTS
+from support import TRANSPORTS
 
 HOST_IP = "192.168.77.1"
 GUEST_IP = "192.168.77.2"
 PREFIX = 24
 NETMASK = "255.255.255.0"
 TAP = "vtap0"
-NS_PREFIX = "mpvirt-tap-"
 HTTP_PORT = 8080
 BULK_PORT = 9100
 BULK_BYTES = 4 * 1024 * 1024
@@ -54,73 +54,9 @@ def _need_tool(name, package):
         pytest.fail("`%s` is missing: install the Debian package %s (tools/setup.sh test)" % (name, package))
 
 
-def _run(*cmd, check=True, timeout=20):
-    r = subprocess.run(list(cmd), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
-    if check and r.returncode != 0:
-        raise RuntimeError("%s failed (%d): %s%s" % (" ".join(cmd), r.returncode, r.stdout, r.stderr))
-    return r
-
-
-def _remove_stale_namespaces():
-    """Namespaces an earlier, killed run of this file left behind (its pid is gone)."""
-    r = _run("ip", "netns", "list", check=False)
-    for line in r.stdout.splitlines():
-        name = line.split()[0] if line.split() else ""
-        if not name.startswith(NS_PREFIX):
-            continue
-        pid = name[len(NS_PREFIX):].split("-")[0]
-        if pid.isdigit() and not os.path.exists("/proc/%s" % pid):
-            _run("ip", "netns", "del", name, check=False)
-
-
-class TapNamespace:
-    """A network namespace with one tap device, 192.168.77.1/24 on the host side."""
-
-    _count = 0
-
-    def __init__(self):
-        TapNamespace._count += 1
-        self.name = "%s%d-%d" % (NS_PREFIX, os.getpid(), TapNamespace._count)
-        self.created = False
-
-    def __enter__(self):
-        _remove_stale_namespaces()
-        _run("ip", "netns", "add", self.name)
-        self.created = True
-        try:
-            self.ip("link", "set", "lo", "up")
-            # Persistent, so it exists (with its address) before QEMU opens it;
-            # QEMU turns the vnet header on when it attaches.
-            self.ip("tuntap", "add", "dev", TAP, "mode", "tap")
-            self.ip("addr", "add", "%s/%d" % (HOST_IP, PREFIX), "dev", TAP)
-            self.ip("link", "set", TAP, "up")
-        except Exception:
-            self.close()
-            raise
-        return self
-
-    def ip(self, *args):
-        return _run("ip", "-n", self.name, *args)
-
-    def exec_cmd(self, *cmd):
-        """A command line that runs cmd inside the namespace."""
-        return ["ip", "netns", "exec", self.name] + list(cmd)
-
-    def run(self, *cmd, timeout=30, check=False):
-        return _run(*self.exec_cmd(*cmd), timeout=timeout, check=check)
-
-    def close(self):
-        if self.created:
-            _run("ip", "-n", self.name, "link", "del", TAP, check=False)
-            _run("ip", "netns", "del", self.name, check=False)
-            self.created = False
-
-    def __exit__(self, *exc):
-        self.close()
-
-
 def _die_with_parent():
-    """A command prefix that kills what it runs when the test process dies."""
+    """A command prefix that kills what it runs (a host-side helper, not QEMU:
+    virtmp sees to that) when the test process dies."""
     return ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
 
 
@@ -133,27 +69,26 @@ def set_static_address(g):
 
 
 @pytest.fixture(params=TRANSPORTS)
-def tap_guest(request):
-    ns = TapNamespace()
+def tap_guest(request, virt_guest_factory):
+    # A namespace named by this process's pid (stale ones of killed runs are
+    # removed), with the tap at HOST_IP/PREFIX; QEMU runs inside it.
     g = None
-    with ns:
+    with virtmp.TapNamespace(host_addr="%s/%d" % (HOST_IP, PREFIX), tap=TAP) as ns:
         try:
-            g = NetGuest(
+            g = virt_guest_factory(
                 transport=request.param,
-                netdev="tap,id=n0,ifname=%s,script=no,downscript=no,vhost=off" % TAP,
+                net=ns.nic(),
                 append="ip=%s/%d,%s" % (GUEST_IP, PREFIX, HOST_IP),
+                start=False,
             )
-            # ip netns exec (and setpriv) exec QEMU in place: the Popen pid is
-            # QEMU's. With setpriv, QEMU also dies if pytest is killed.
-            g.cmd = ns.exec_cmd(*(_die_with_parent() + g.cmd))
-            g.start()
+            g.start(wait_prompt=False)
             g.boot_banner = g.wait_prompt(timeout=20).decode(errors="replace")
             g.bootarg_ip_ok = set_static_address(g)
             g.ns = ns
             yield g
         finally:
             if g is not None:
-                g.stop()
+                g.stop()  # before the namespace and its tap go
 
 
 def start_raw(g, code):

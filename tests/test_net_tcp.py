@@ -12,7 +12,9 @@ import time
 
 import pytest
 
-from netguest import HOST_FROM_GUEST, HostTask, host_listener, start_forwarded
+from virtmp import HostTask, host_listener
+
+from support import HOST_FROM_GUEST, TRANSPORTS
 
 GUEST_PORT = 8000
 BULK_BYTES = 16 << 20
@@ -70,16 +72,12 @@ def recv_exact(sock, n):
     return buf
 
 
-@pytest.fixture(params=["modern", "legacy"])
-def fwd_guest(request):
-    """A guest whose TCP port 8000 is reachable at 127.0.0.1:host_port."""
-    g = start_forwarded(request.param, [("tcp", GUEST_PORT)])
-    try:
-        assert g.wait_dhcp() == "10.0.2.15"
-        g.host_port = g.host_ports["tcp", GUEST_PORT]
-        yield g
-    finally:
-        g.stop()
+@pytest.fixture(params=TRANSPORTS)
+def fwd_guest(virt_guest_factory, request):
+    """A guest whose TCP port 8000 is reachable at 127.0.0.1:g.host_port(8000)."""
+    g = virt_guest_factory(transport=request.param, forwards=[("tcp", GUEST_PORT)])
+    assert g.wait_dhcp() == "10.0.2.15"
+    return g
 
 
 def connect_fwd(port, deadline):
@@ -107,7 +105,7 @@ def test_guest_client_to_host_server(net_guest):
 
     task = HostTask(serve)
     try:
-        out = g.run(
+        out = g.exec(
             "import socket\n"
             "s = socket.socket()\n"
             "s.settimeout(10)\n"
@@ -132,22 +130,23 @@ def test_guest_client_to_host_server(net_guest):
 
 def test_host_client_to_guest_server(fwd_guest):
     g = fwd_guest
-    g.run(
+    g.exec(
         "import socket\n"
         "srv = socket.socket()\n"
         "srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
         "srv.bind(('0.0.0.0', %d))\n"
         "srv.listen(2)\n" % GUEST_PORT
     )
+    port = g.host_port(GUEST_PORT)
     deadline = time.monotonic() + HOST_TIMEOUT
 
     def client():
-        with connect_fwd(g.host_port, deadline) as c:
+        with connect_fwd(port, deadline) as c:
             c.sendall(b"hello from the host\n")
             return recv_until(c, b"\n")
 
     task = HostTask(client)
-    out = g.run(
+    out = g.exec(
         "srv.settimeout(10)\n"
         "c, addr = srv.accept()\n"
         "c.settimeout(10)\n"
@@ -188,7 +187,7 @@ def test_16mib_guest_to_host(net_guest):
 
     task = HostTask(sink)
     try:
-        out = g.run(
+        out = g.exec(
             GUEST_PATTERN
             + "import socket, hashlib, binascii, time\n"
             "h = hashlib.sha256()\n"
@@ -236,7 +235,7 @@ def test_16mib_host_to_guest(net_guest):
 
     task = HostTask(source)
     try:
-        out = g.run(
+        out = g.exec(
             "import socket, hashlib, binascii, time\n"
             "buf = bytearray(%d)\n"
             "mv = memoryview(buf)\n"
@@ -277,7 +276,7 @@ def test_guest_server_sees_first_request_at_once(fwd_guest):
     answer without waiting for lwIP's TCP timer (modlwip refuses data that
     arrives before accept(); the port offers it again right after)."""
     g = fwd_guest
-    g.run_start(
+    g.exec_start(
         "import socket\n"
         "srv = socket.socket()\n"
         "srv.bind(('0.0.0.0', %d))\n"
@@ -292,15 +291,16 @@ def test_guest_server_sees_first_request_at_once(fwd_guest):
         "srv.close()\n" % (GUEST_PORT, ACCEPT_ROUNDS)
     )
     g.read_until(b"READY", timeout=10)
+    port = g.host_port(GUEST_PORT)
     deadline = time.monotonic() + HOST_TIMEOUT
     times = []
     for i in range(ACCEPT_ROUNDS):
         t0 = time.monotonic()
-        with connect_fwd(g.host_port, deadline) as c:
+        with connect_fwd(port, deadline) as c:
             c.sendall(b"request %d" % i)
             assert recv_until(c, b"%d" % i) == b"re:request %d" % i
         times.append(time.monotonic() - t0)
-    g.run_finish(timeout=20)
+    g.exec_finish(timeout=20)
     times.sort()
     median = times[len(times) // 2]
     print("request to a guest server (%s): median %.0f ms, max %.0f ms" % (g.transport, median * 1e3, times[-1] * 1e3))
@@ -335,7 +335,7 @@ def test_200_sequential_connections_do_not_leak(net_guest):
 
     task = HostTask(serve)
     try:
-        out = g.run(
+        out = g.exec(
             "import socket, gc, _virt\n"
             "def one(i):\n"
             "    s = socket.socket()\n"
@@ -424,8 +424,9 @@ asyncio.run(main())
 
 def test_asyncio_echo_server_with_8_concurrent_clients(fwd_guest):
     g = fwd_guest
-    g.run_start(ASYNCIO_ECHO_SERVER)
+    g.exec_start(ASYNCIO_ECHO_SERVER)
     g.read_until(b"READY", timeout=10)
+    port = g.host_port(GUEST_PORT)
     deadline = time.monotonic() + HOST_TIMEOUT
     # All clients connected, then all served once (so 8 handlers run at the
     # same time in the guest), then the remaining rounds.
@@ -433,7 +434,7 @@ def test_asyncio_echo_server_with_8_concurrent_clients(fwd_guest):
     first_round = threading.Barrier(CLIENTS, timeout=HOST_TIMEOUT)
 
     def client(cid):
-        with connect_fwd(g.host_port, deadline) as c:
+        with connect_fwd(port, deadline) as c:
             connected.wait()
             sent = 0
             for rnd in range(ROUNDS):
@@ -463,7 +464,7 @@ def test_asyncio_echo_server_with_8_concurrent_clients(fwd_guest):
         causes = [e for e in errors if not isinstance(e, threading.BrokenBarrierError)] or errors
         raise AssertionError("clients failed: %r; guest: %r" % (causes, tail[-1500:])) from causes[0]
     sent = results
-    out = g.run_finish(timeout=30)
+    out = g.exec_finish(timeout=30)
     done, peak, echoed = map(int, out.split())
     assert done == CLIENTS
     assert peak == CLIENTS

@@ -6,7 +6,9 @@ import socket
 
 import pytest
 
-from netguest import HOST_FROM_GUEST, HostTask, start_forwarded
+from virtmp import HostTask
+
+from support import HOST_FROM_GUEST, TRANSPORTS
 
 GUEST_PORT = 9000
 HOST_TIMEOUT = 10
@@ -22,16 +24,12 @@ def udp_socket():
     return u
 
 
-@pytest.fixture(params=["modern", "legacy"])
-def udp_fwd_guest(request):
-    """A guest whose UDP port 9000 is reachable at 127.0.0.1:host_port."""
-    g = start_forwarded(request.param, [("udp", GUEST_PORT)])
-    try:
-        assert g.wait_dhcp() == "10.0.2.15"
-        g.host_port = g.host_ports["udp", GUEST_PORT]
-        yield g
-    finally:
-        g.stop()
+@pytest.fixture(params=TRANSPORTS)
+def udp_fwd_guest(virt_guest_factory, request):
+    """A guest whose UDP port 9000 is reachable at 127.0.0.1:g.host_port(9000, "udp")."""
+    g = virt_guest_factory(transport=request.param, forwards=[("udp", GUEST_PORT)])
+    assert g.wait_dhcp() == "10.0.2.15"
+    return g
 
 
 def test_guest_to_host_and_reply(net_guest):
@@ -49,7 +47,7 @@ def test_guest_to_host_and_reply(net_guest):
 
     task = HostTask(echo)
     try:
-        out = g.run(
+        out = g.exec(
             "import socket\n"
             "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
             "u.settimeout(5)\n"
@@ -77,7 +75,7 @@ DATAGRAMS = 20
 
 def test_host_to_guest_through_hostfwd(udp_fwd_guest):
     g = udp_fwd_guest
-    g.run_start(
+    g.exec_start(
         "import socket\n"
         "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
         "u.bind(('0.0.0.0', %d))\n"
@@ -92,16 +90,17 @@ def test_host_to_guest_through_hostfwd(udp_fwd_guest):
         "print(sorted(peers))\n" % (GUEST_PORT, DATAGRAMS)
     )
     g.read_until(b"READY", timeout=10)
+    host_port = g.host_port(GUEST_PORT, proto="udp")
     h = udp_socket()
     replies = []
     try:
         for i in range(DATAGRAMS):
             msg = (b"dgram %d|" % i) * (1 + 13 * i)
             # Lock-step over loopback and a listening guest: nothing may be lost.
-            h.sendto(msg, ("127.0.0.1", g.host_port))
+            h.sendto(msg, ("127.0.0.1", host_port))
             replies.append(h.recv(8192) == b"ack:" + msg)
     finally:
         h.close()
-    out = g.run_finish(timeout=20)
+    out = g.exec_finish(timeout=20)
     assert all(replies), replies
     assert out.strip().splitlines()[-1] == "['%s']" % HOST_FROM_GUEST

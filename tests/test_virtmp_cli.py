@@ -55,7 +55,8 @@ def test_pip_install_of_the_checkout(installed):
     assert len(dist) == 1, os.listdir(installed)
     meta = (installed / dist[0] / "METADATA").read_text()
     assert re.search(r"^Requires-Dist: pyserial", meta, re.M) and re.search(r"^Requires-Dist: mpremote", meta, re.M)
-    assert re.search(r"^Requires-Dist: pytest.*extra == .pytest.", meta, re.M)
+    assert re.search(r"^Requires-Dist: pytest>=7.*extra == .pytest.", meta, re.M)
+    assert re.search(r"^Requires-Dist: pytest-xdist.*extra == .pytest.", meta, re.M)
     eps = (installed / dist[0] / "entry_points.txt").read_text()
     assert "virtmp = virtmp.cli:main" in eps and "[pytest11]" in eps and "virtmp = virtmp.plugin" in eps
     # The installed copy boots the firmware it is given.

@@ -19,7 +19,7 @@ import subprocess
 
 import pytest
 
-from qemu_guest import ROOT
+from support import ROOT
 
 BUILD = os.path.join(ROOT, "build", "host-tests")
 PORT = os.path.join(ROOT, "ports", "virt")

@@ -2,7 +2,7 @@
 
 Host peers listen on 127.0.0.1 only; the guest reaches them as 10.0.2.2
 through slirp, or exchanges raw Ethernet frames with the test over a QEMU
-socket netdev (UDP on 127.0.0.1). Every QEMU is killed when its test ends and
+dgram netdev (UDP on 127.0.0.1). Every QEMU is killed when its test ends and
 every wait is bounded.
 """
 
@@ -14,8 +14,10 @@ import threading
 import time
 
 import pytest
+import virtmp
+from virtmp import free_port, host_listener
 
-from netguest import GUEST_CSUM, GUEST_IP, TRANSPORTS, NetGuest, free_port, host_listener, inet_csum, user_netdev
+from support import GUEST_CSUM, GUEST_IP, TRANSPORTS, inet_csum
 
 GUEST_PORT = 7000  # the guest's listener port, forwarded from 127.0.0.1
 GUEST_MAC = bytes.fromhex("525400123456")
@@ -33,30 +35,14 @@ def value(g, expr, timeout=30):
     return ast.literal_eval(run(g, "print(repr(%s))" % expr, timeout).strip())
 
 
-def boot(transport, **kw):
-    g = NetGuest(transport=transport, **kw)
-    try:
-        g.start()
-        g.wait_prompt(timeout=20)
-    except BaseException:
-        g.stop()
-        raise
-    return g
-
-
 @pytest.fixture(params=TRANSPORTS)
-def vg(request):
-    """A guest on slirp (DHCP done), 127.0.0.1:vg.host_port -> guest port 7000, in the raw REPL."""
-    host_port = free_port()
-    g = boot(request.param, hostfwd=[(host_port, GUEST_PORT)])
-    try:
-        assert g.wait_dhcp() == GUEST_IP
-        g.host_port = host_port
-        g.enter_raw()
-        run(g, "import vnet, _virt, socket, network, time, struct, errno")
-        yield g
-    finally:
-        g.stop()
+def vg(request, virt_guest_factory):
+    """A guest on slirp (DHCP done), 127.0.0.1:vg.host_port(7000) -> guest port 7000, in the raw REPL."""
+    g = virt_guest_factory(transport=request.param, forwards=[GUEST_PORT])
+    assert g.wait_dhcp() == GUEST_IP
+    g.enter_raw()
+    run(g, "import vnet, _virt, socket, network, time, struct, errno")
+    return g
 
 
 # Host peers on 127.0.0.1.
@@ -181,22 +167,16 @@ def test_constants_have_the_go_values_and_match_the_device(vg):
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_feature_mtu_and_config_mtu_from_the_device(transport):
+def test_feature_mtu_and_config_mtu_from_the_device(transport, virt_guest_factory):
     """With host_mtu QEMU offers FEATURE_MTU and puts the MTU in the config space."""
-    g = NetGuest(transport=transport, append="ip=off")
-    g.cmd = [a + ",host_mtu=1400" if a == "virtio-net-device,netdev=n0" else a for a in g.cmd]
-    try:
-        g.start()
-        g.wait_prompt(timeout=20)
-        g.enter_raw()
-        run(g, "import vnet, _virt")
-        info = value(g, "_virt.net_info()")
-        assert info["device_features"] & GO_CONSTANTS["FEATURE_MTU"]
-        assert info["features"] & GO_CONSTANTS["FEATURE_MTU"]
-        cfg = value(g, "vnet.Net().config().to_bytes()")
-        assert cfg == struct.pack("<6sHHH", GUEST_MAC, 1, 1, 1400)
-    finally:
-        g.stop()
+    g = virt_guest_factory(transport=transport, net=virtmp.Slirp(device_opts=",host_mtu=1400"), append="ip=off")
+    g.enter_raw()
+    run(g, "import vnet, _virt")
+    info = value(g, "_virt.net_info()")
+    assert info["device_features"] & GO_CONSTANTS["FEATURE_MTU"]
+    assert info["features"] & GO_CONSTANTS["FEATURE_MTU"]
+    cfg = value(g, "vnet.Net().config().to_bytes()")
+    assert cfg == struct.pack("<6sHHH", GUEST_MAC, 1, 1, 1400)
 
 
 def test_config_status_follows_the_link(vg):
@@ -517,7 +497,7 @@ def test_listener_tcp4_through_hostfwd(vg):
         print(type(c).__name__, addr[0], isinstance(addr[1], int), data)
     """).encode() + b"\x04")
     vg.read_until(b"OK")
-    with socket.create_connection(("127.0.0.1", vg.host_port), timeout=10) as h:
+    with socket.create_connection(("127.0.0.1", vg.host_port(GUEST_PORT)), timeout=10) as h:
         h.sendall(b"from host")
         assert h.recv(64) == b"guest got from host"
     out = vg.read_until(b"\x04", 20)[:-1].decode()
@@ -656,7 +636,7 @@ def test_init_static_address_and_icmp_switch(vg, tcp_echo):
     assert len(lines) == 8 and all(l.startswith("ValueError") for l in lines[5:]), out
 
 
-# Raw Ethernet with the test itself as the peer: QEMU's socket netdev sends
+# Raw Ethernet with the test itself as the peer: QEMU's dgram netdev sends
 # each guest frame as one UDP datagram to 127.0.0.1 and takes ours back.
 
 PEER_MAC = bytes.fromhex("020000000001")
@@ -690,8 +670,9 @@ class Wire:
         self.thread = threading.Thread(target=self._receive, daemon=True)
         self.thread.start()
 
-    def netdev(self):
-        return "socket,id=n0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d" % (self.port, self.qemu_port)
+    def nic(self):
+        """The guest's NIC: QEMU receives on qemu_port and sends to our port."""
+        return virtmp.Dgram(("127.0.0.1", self.qemu_port), ("127.0.0.1", self.port))
 
     def send(self, frame):
         self.sock.sendto(frame, ("127.0.0.1", self.qemu_port))
@@ -729,16 +710,18 @@ def echo_replies(frames, ident):
 
 
 @pytest.fixture(params=TRANSPORTS)
-def wire_guest(request):
+def wire_guest(request, virt_guest_factory):
     wire = Wire()
-    g = boot(request.param, netdev=wire.netdev(), append="ip=off")
+    g = None
     try:
+        g = virt_guest_factory(transport=request.param, net=wire.nic(), append="ip=off")
         g.enter_raw()
         run(g, "import vnet, _virt, socket, network, time, struct, errno")
         g.wire = wire
         yield g
     finally:
-        g.stop()
+        if g is not None:
+            g.stop()  # before the wire goes
         wire.close()
 
 

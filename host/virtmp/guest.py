@@ -27,6 +27,7 @@ import weakref
 
 from . import config
 from .console import PROMPT, Console, GuestError
+from .imports import mount_program
 from .net import Nic, Slirp
 
 SEMIHOSTING = ["-semihosting-config", "enable=on,target=native"]
@@ -36,6 +37,24 @@ PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
 _live = weakref.WeakSet()
 _live_lock = threading.Lock()
+
+
+TMP_PREFIX = "virtmp-guest-"
+_swept = False
+
+
+def _remove_stale_dirs():
+    """Once per process: the directories of guests whose process was killed
+    (SIGKILL, SIGTERM) before it could remove them. Each is named by its pid."""
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    for name in os.listdir("/tmp"):
+        if name.startswith(TMP_PREFIX):
+            pid = name[len(TMP_PREFIX):].split("-")[0]
+            if pid.isdigit() and not os.path.exists("/proc/" + pid):
+                shutil.rmtree(os.path.join("/tmp", name), ignore_errors=True)
 
 
 def _die_with_parent(parent):
@@ -154,7 +173,8 @@ class Guest(Console):
     def _start_once(self):
         for nic in self.nics:
             nic.prepare()
-        self.tmpdir = tempfile.mkdtemp(prefix="virtmp-guest-", dir="/tmp")
+        _remove_stale_dirs()
+        self.tmpdir = tempfile.mkdtemp(prefix="%s%d-" % (TMP_PREFIX, os.getpid()), dir="/tmp")
         self.cmd = self.command()
         self._qemu_log = os.path.join(self.tmpdir, "qemu.log")
         self.started_at = time.monotonic()
@@ -231,13 +251,15 @@ class Guest(Console):
         """Let go of the serial pty so another program (mpremote) can use it."""
         self.close_pty()
 
-    def attach(self, timeout=10):
-        """Take the serial pty back after detach(), leaving the guest at the
-        friendly REPL's prompt (Ctrl-B ends a raw REPL the other program left)."""
+    def attach(self, sync=True, timeout=10):
+        """Take the serial pty back after detach(). With sync, leave the guest
+        at the friendly REPL's prompt (Ctrl-B ends a raw REPL the other
+        program left); without, touch nothing (to see the state it left)."""
         if self.fd is None:
             self.open_pty(self.pty)
-        self.write(b"\x02")  # raw REPL: back to friendly; friendly: banner again
-        self.read_until(PROMPT, timeout)
+        if sync:
+            self.write(b"\x02")  # raw REPL: back to friendly; friendly: banner again
+            self.read_until(PROMPT, timeout)
 
     @contextlib.contextmanager
     def released(self):
@@ -311,6 +333,13 @@ class Guest(Console):
             "    time.sleep_ms(5)\n"
             "print(network.LAN().ipconfig('addr4')[0] if network.LAN().isconnected() else '')\n"
             "del _t\n" % ms, timeout=timeout + 10).strip()
+
+    def add_import_path(self, *dirs):
+        """Make the .py/.mpy files (and packages) under host directories
+        importable in the guest until its next soft reset (they are held in
+        its RAM: no disk needed)."""
+        self._mounts = getattr(self, "_mounts", 0) + 1
+        self.exec(mount_program("/virtmp-host%d" % self._mounts, [os.path.abspath(d) for d in dirs]), timeout=60)
 
     def net_info(self):
         """The driver's state and counters (_virt.net_info())."""

@@ -1,92 +1,12 @@
 # MicroPython side of `virtmp test` (sent to the guest's raw REPL, not run
 # on the host). _virtmp_run() runs one test file as __main__ and ends with a
-# line "\x1evirtmp-result <json>" that the host reads.
-#
-# The host's import directories are served from this guest's RAM by a small
-# read-only VFS at /virtmp (as MicroPython's run-tests.py injects its .mpy
-# tests): /virtmp/0 is the test file's own directory, then --path ones.
+# line "\x1evirtmp-result <json>" that the host reads. The file's imports
+# come from guest_mount.py's VFS, mounted before.
 
 
-def _virtmp_run(name, src, files, roots, net_wait_ms):
+def _virtmp_run(name, src, net_wait_ms):
     import sys
     import json
-
-    if files:
-        import io
-        import vfs
-
-        class File(io.IOBase):
-            def __init__(self, data):
-                self.data = data
-                self.off = 0
-
-            def readinto(self, buf):
-                n = min(len(buf), len(self.data) - self.off)
-                buf[:n] = memoryview(self.data)[self.off:self.off + n]
-                self.off += n
-                return n
-
-            def read(self, n=-1):
-                end = len(self.data) if n is None or n < 0 else self.off + n
-                out = self.data[self.off:end]
-                self.off += len(out)
-                return out
-
-            def ioctl(self, request, arg):
-                return 0 if request == 4 else -1  # MP_STREAM_CLOSE
-
-        dirs = set()
-        for path in files:
-            parts = path.split("/")
-            for i in range(1, len(parts)):
-                dirs.add("/".join(parts[:i]))
-        dirs.update(roots)
-
-        class FS:
-            def mount(self, readonly, mkfs):
-                pass
-
-            def umount(self):
-                pass
-
-            def stat(self, path):
-                path = path.strip("/")
-                if path in files:
-                    return (0x8000, 0, 0, 0, 0, 0, len(files[path]), 0, 0, 0)
-                if path in dirs or not path:
-                    return (0x4000, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-                raise OSError(2)  # ENOENT
-
-            def open(self, path, mode):
-                path = path.strip("/")
-                if "w" in mode or "a" in mode or "+" in mode:
-                    raise OSError(30)  # EROFS
-                if path not in files:
-                    raise OSError(2)
-                data = files[path]
-                return File(data) if "b" in mode else io.StringIO(data.decode())
-
-            def ilistdir(self, path):
-                path = path.strip("/")
-                prefix = path + "/" if path else ""
-                seen = set()
-                for p in list(files) + list(dirs):
-                    if p.startswith(prefix) and p != path:
-                        entry = p[len(prefix):].split("/")[0]
-                        if entry not in seen:
-                            seen.add(entry)
-                            kind = 0x8000 if prefix + entry in files else 0x4000
-                            yield (entry, kind, 0)
-
-            def chdir(self, path):
-                pass
-
-            def getcwd(self):
-                return "/"
-
-        vfs.mount(FS(), "/virtmp")
-        for i, root in enumerate(roots):
-            sys.path.insert(i, "/virtmp/" + root)
 
     if net_wait_ms:
         import _virt

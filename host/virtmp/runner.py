@@ -17,11 +17,10 @@ import xml.etree.ElementTree as ET
 
 from .console import GuestError
 from .guest import Guest
+from .imports import guest_source, mount_program
 from .net import Slirp
 
 RESULT_MARK = "\x1evirtmp-result "
-IMPORT_EXTS = (".py", ".mpy")
-IMPORT_MAX_BYTES = 8 * 1024 * 1024  # of importable files sent to each guest
 
 
 class TestResult:
@@ -51,30 +50,9 @@ def discover(paths):
     return found
 
 
-def import_files(dirs):
-    """({"<i>/<relpath>": bytes}, ["<i>", ...]) of the .py/.mpy files under each directory."""
-    files, roots, total = {}, [], 0
-    for i, d in enumerate(dirs):
-        roots.append(str(i))
-        for top, sub, names in os.walk(d):
-            sub[:] = sorted(s for s in sub if not s.startswith(".") and s != "__pycache__")
-            for n in sorted(names):
-                if n.endswith(IMPORT_EXTS):
-                    full = os.path.join(top, n)
-                    with open(full, "rb") as f:
-                        data = f.read()
-                    total += len(data)
-                    if total > IMPORT_MAX_BYTES:
-                        raise ValueError("more than %d MiB of .py/.mpy files under %s; pass a narrower --path"
-                                         % (IMPORT_MAX_BYTES >> 20, ", ".join(dirs)))
-                    files["%d/%s" % (i, os.path.relpath(full, d).replace(os.sep, "/"))] = data
-    return files, roots
-
-
-def _guest_program(name, src, files, roots, net_wait_ms):
-    with open(os.path.join(os.path.dirname(__file__), "guest_runner.py")) as f:
-        runner = f.read()
-    return runner + "\n_virtmp_run(%r, %r, %r, %r, %d)\n" % (name, src, files, roots, net_wait_ms)
+def _guest_program(name, src, dirs, net_wait_ms):
+    return (mount_program("/virtmp", dirs) + guest_source("guest_runner.py")
+            + "\n_virtmp_run(%r, %r, %d)\n" % (name, src, net_wait_ms))
 
 
 def run_one(path, paths=(), timeout=60, guest_options=None, net_wait_ms=10000):
@@ -89,9 +67,8 @@ def run_one(path, paths=(), timeout=60, guest_options=None, net_wait_ms=10000):
     try:
         with open(path, "rb") as f:
             src = f.read()
-        files, roots = import_files([os.path.dirname(os.path.abspath(path))] + list(paths))
-        program = _guest_program(os.path.basename(path), src.decode("utf-8", "replace"), files, roots,
-                                 net_wait_ms)
+        dirs = [os.path.dirname(os.path.abspath(path))] + list(paths)
+        program = _guest_program(os.path.basename(path), src.decode("utf-8", "replace"), dirs, net_wait_ms)
         g = Guest(boot_timeout=min(20, timeout), **opts)
         g.start()
         g.enter_raw()
