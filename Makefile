@@ -39,7 +39,8 @@ VIRTMP_RUN = PYTHONPATH=$(TOPDIR)/host python3 -m virtmp run --board $(BOARD) --
 	--mem $(QEMU_MEM) $(addprefix --fwd ,$(FWD)) $(if $(filter legacy,$(VIRTIO_TRANSPORT)),--legacy) \
 	$(if $(QEMU_EXTRA),-- $(QEMU_EXTRA))
 
-# make test: pytest-xdist workers (PYTEST_WORKERS=0 runs the suite in one process).
+# make test: pytest-xdist workers (PYTEST_WORKERS=0 runs the suite in one
+# process); a file marked xdist_group runs on one worker.
 PYTEST_WORKERS ?= 2
 
 .PHONY: all firmware run test bench setup setup-test deps clean distclean FORCE
@@ -65,7 +66,7 @@ run: firmware
 	$(VIRTMP_RUN)
 
 test: setup-test firmware
-	$(PYTHON) -m pytest -q $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) tests $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -q $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup) tests $(PYTEST_ARGS)
 
 bench: setup-test firmware
 	$(PYTHON) tests/bench_boot.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench.json

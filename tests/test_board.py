@@ -17,6 +17,9 @@ import virtmp
 
 from support import BOARD, ROOT
 
+# Under pytest-xdist all of this file runs on one worker: its session fixture builds the app firmware once.
+pytestmark = pytest.mark.xdist_group('board-apps')
+
 MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
 MPREMOTE = os.path.join(os.path.dirname(sys.executable), "mpremote")
 MiB = 1024 * 1024

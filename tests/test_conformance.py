@@ -37,6 +37,9 @@ import virtmp
 
 from support import BOARD, FIRMWARE, ROOT
 
+# Under pytest-xdist all of this file runs on one worker: its parts write one build/conformance.json.
+pytestmark = pytest.mark.xdist_group('conformance')
+
 MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
 TESTS_DIR = os.path.join(MICROPY_TOP, "tests")
 MPY_CROSS = os.environ.get("MICROPY_MPYCROSS") or os.path.join(

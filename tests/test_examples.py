@@ -18,6 +18,9 @@ import pytest
 
 from support import BOARD, ROOT, TRANSPORTS
 
+# Under pytest-xdist all of this file runs on one worker: its firmware variants build in one build/<BOARD>-examples.
+pytestmark = pytest.mark.xdist_group('examples')
+
 MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
 EXAMPLES = os.path.join(ROOT, "examples")
 BUILD = os.path.join(ROOT, "build", BOARD + "-examples")

@@ -21,6 +21,9 @@ import pytest
 
 from support import ROOT
 
+# Under pytest-xdist all of this file runs on one worker: its module fixtures compile into build/host-tests/.
+pytestmark = pytest.mark.xdist_group('host-c')
+
 BUILD = os.path.join(ROOT, "build", "host-tests")
 PORT = os.path.join(ROOT, "ports", "virt")
 HOST = os.path.join(ROOT, "tests", "host")
