@@ -104,6 +104,14 @@ def test_exit_status_zero(app_firmware):
     assert status == 0, out
 
 
+def test_exit_status_through_virtmp(app_firmware, virt_guest_factory):
+    # The library's wait_exit(): what virtmp users get from a frozen app.
+    g = virt_guest_factory(firmware=app_firmware["exit3"], net=None, start=False)
+    g.start(wait_prompt=False)
+    g.read_until("app: exit 3", timeout=20)
+    assert g.wait_exit(timeout=20) == 3
+
+
 def test_exit_without_semihosting_powers_off(app_firmware):
     # No semihosting: the firmware powers the machine off through PSCI.
     status, out = run_to_exit(app_firmware["exit3"], semihosting=False)

@@ -284,3 +284,45 @@ def test_virtmp_test_usage_errors(tmp_path):
     assert rc == 4 and "no such test file or directory" in err
     rc, out, err = virtmp("test", str(tmp_path))
     assert rc == 5 and "no test files" in err
+
+
+def _qemu_children(pid):
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            comm, rest = stat.split(") ", 1)
+            if "qemu" in comm and int(rest.split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def test_virtmp_test_ctrl_c_stops_every_guest(cases):
+    """Ctrl-C while two guests run endless tests: virtmp ends at once (130), no QEMU left."""
+    forever = str(cases / "tests" / "test_forever.py")
+    p = subprocess.Popen(VIRTMP + ["test", "-j", "2", "--timeout", "60", forever, forever],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        import time
+        deadline = time.monotonic() + 30
+        kids = []
+        while len(kids) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            kids = _qemu_children(p.pid)
+        assert len(kids) == 2, "two guests did not start"
+        time.sleep(1)  # both files running
+        t0 = time.monotonic()
+        p.send_signal(2)
+        assert p.wait(timeout=15) == 130
+        assert time.monotonic() - t0 < 5
+        assert "virtmp: interrupted" in p.stderr.read()
+        for pid in kids:
+            assert not os.path.exists("/proc/%d" % pid) or "Z" == open("/proc/%d/stat" % pid).read().split(") ")[1][0]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()

@@ -1,7 +1,8 @@
 """virtmp's pytest plugin, run by pytester in a pytest of its own: fixtures,
 options, the serial log of a failing test, QEMU killed on failure, on Ctrl-C
 and when pytest itself is killed, and 8 guests at once under pytest-xdist
-with no port, socket or file shared."""
+with no port, socket or file shared. Then the library's L2 wiring: a
+Segment of three guests and the test, an L2Link to one guest."""
 
 import json
 import os
@@ -195,3 +196,34 @@ def test_segment_of_three_guests(virt_guest_factory):
         assert frames and all(len(f) >= 42 for f in frames)  # the ARPs and datagrams reach every member
         with pytest.raises(ValueError):
             peer.send(b"")
+
+
+def test_l2_link_frames_both_ways(virt_guest_factory):
+    """The test as the guest's only L2 peer: it answers the guest's ARP
+    request and receives the UDP datagram the guest then sends."""
+    import struct
+    import virtmp
+    guest_mac = bytes.fromhex("525400123456")
+    peer_mac = bytes.fromhex("02000000aa01")
+    with virtmp.L2Link() as link:
+        g = virt_guest_factory(net=link.nic(), append="ip=10.0.3.2/24 mac=52:54:00:12:34:56")
+        g.exec("import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+               "u.sendto(b'to the peer', ('10.0.3.1', 7001))")
+        deadline = time.monotonic() + 10
+        datagram = None
+        while datagram is None and time.monotonic() < deadline:
+            f = link.recv(0.5)
+            if not f or len(f) < 42:
+                continue
+            if f[12:14] == b"\x08\x06" and f[38:42] == bytes([10, 0, 3, 1]):  # who has 10.0.3.1?
+                assert f[6:12] == guest_mac
+                reply = f[6:12] + peer_mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2)
+                reply += peer_mac + bytes([10, 0, 3, 1]) + f[22:28] + f[28:32]
+                link.send(reply)
+                # The guest sends the datagram once it knows us; slirp-less, so resend it.
+                g.exec("u.sendto(b'to the peer', ('10.0.3.1', 7001))")
+            elif f[12:14] == b"\x08\x00" and f[23] == 17 and f[36:38] == b"\x1b\x59":  # IPv4 UDP to 7001
+                assert f[0:6] == peer_mac
+                datagram = f
+        assert datagram is not None, "no UDP datagram from the guest"
+        assert datagram.endswith(b"to the peer")

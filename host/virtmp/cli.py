@@ -142,6 +142,7 @@ def main(argv=None):
         print(e, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("virtmp: interrupted", file=sys.stderr)
         return 130
 
 

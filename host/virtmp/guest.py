@@ -67,7 +67,8 @@ def _die_with_parent(parent):
 
 
 @atexit.register
-def _stop_all():
+def stop_all_guests():
+    """Stop every guest this process has running."""
     with _live_lock:
         guests = list(_live)
     for g in guests:

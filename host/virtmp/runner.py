@@ -16,7 +16,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from .console import GuestError
-from .guest import Guest
+from .guest import Guest, stop_all_guests
 from .imports import guest_source, mount_program
 from .net import Slirp
 
@@ -132,8 +132,16 @@ def run_all(files, jobs=1, paths=(), timeout=60, guest_options=None, out=print, 
                 out("\n".join("    " + line for line in res.output.rstrip().splitlines()))
         return res
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         results = list(pool.map(task, files))
+    except KeyboardInterrupt:
+        # Ctrl-C: kill the running guests so their threads end at once.
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_all_guests()
+        pool.shutdown(wait=True)
+        raise
+    pool.shutdown(wait=True)
     passed = sum(r.passed for r in results)
     out("%d passed, %d failed" % (passed, len(results) - passed))
     return results
