@@ -31,8 +31,7 @@ class GuestException(GuestError):
 class Console:
     """A MicroPython REPL behind a pty file descriptor.
 
-    Subclasses provide alive() (False once the far end is gone) and may
-    override describe() for error messages."""
+    Subclasses provide alive() (False once the far end is gone)."""
 
     fd = None
     in_raw = False  # the guest sits in the raw REPL between exec() calls

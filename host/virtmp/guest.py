@@ -123,7 +123,6 @@ class Guest(Console):
         self.proc = None
         self.pty = None
         self.tmpdir = None
-        self.started_at = None
         self.cmd = None
 
     # The command line.
@@ -178,7 +177,6 @@ class Guest(Console):
         self.tmpdir = tempfile.mkdtemp(prefix="%s%d-" % (TMP_PREFIX, os.getpid()), dir="/tmp")
         self.cmd = self.command()
         self._qemu_log = os.path.join(self.tmpdir, "qemu.log")
-        self.started_at = time.monotonic()
         with open(self._qemu_log, "wb") as log, _live_lock:
             self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
@@ -222,7 +220,6 @@ class Guest(Console):
         with _live_lock:
             _live.discard(self)
         if self.tmpdir:
-            self._last_qemu_output = self.qemu_output()
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
 
@@ -234,6 +231,8 @@ class Guest(Console):
 
     def wait_exit(self, timeout=10):
         """QEMU's exit status once the guest ended it (semihosting sys.exit, power-off)."""
+        if self.proc is None:
+            raise GuestError("the guest was never started")
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -345,6 +344,3 @@ class Guest(Console):
     def net_info(self):
         """The driver's state and counters (_virt.net_info())."""
         return self.eval("__import__('_virt').net_info()")
-
-    def describe(self):
-        return "%s %s (pid %s)" % (self.board, self.firmware, self.proc.pid if self.proc else "-")
