@@ -180,6 +180,8 @@ def test_segment_of_three_guests(virt_guest_factory):
     with virtmp.Segment() as seg:
         guests = [virt_guest_factory(net=seg.nic(), append="ip=10.0.3.%d/24" % (i + 1)) for i in range(3)]
         peer = seg.link()
+        macs = [g.eval("__import__('network').LAN().config('mac')") for g in guests]
+        assert len(set(macs)) == 3 and all(m.startswith(b"\x52\x54\x00\x5e") for m in macs)
         guests[2].exec("import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
                        "u.bind(('0.0.0.0', 7999))\nu.settimeout(5)")
         for i in (0, 1):
@@ -227,3 +229,24 @@ def test_l2_link_frames_both_ways(virt_guest_factory):
                 datagram = f
         assert datagram is not None, "no UDP datagram from the guest"
         assert datagram.endswith(b"to the peer")
+
+
+def test_segment_peer_that_never_reads_stalls_nobody(virt_guest_factory):
+    """A test's seg.link() that is never read fills its socket queue (10
+    datagrams here); the hub drops its copies instead of waiting, so the
+    guests' traffic still flows."""
+    import virtmp
+    with virtmp.Segment() as seg:
+        a, b = (virt_guest_factory(net=seg.nic(), append="ip=10.0.3.%d/24" % i) for i in (1, 2))
+        seg.link()  # never read
+        # b reads as a sends (a MicroPython UDP socket holds one datagram).
+        b.exec_start("import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                     "u.bind(('0.0.0.0', 7999))\nu.settimeout(5)\nprint('ready')\n"
+                     "print([u.recv(16) for i in range(40)])")
+        b.read_until("ready", timeout=10)
+        a.exec("import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+               "for i in range(40):\n    u.sendto(b'n%d' % i, ('10.0.3.2', 7999))\n    time.sleep_ms(20)",
+               timeout=60)
+        got = b.exec_finish(timeout=30).split("ready", 1)[-1].strip()
+        assert got == repr([b"n%d" % i for i in range(40)])
+        assert seg.dropped > 0

@@ -270,7 +270,11 @@ class Segment:
             peer = seg.link()  # this process as a third station
     """
 
+    _count = 0
+
     def __init__(self):
+        Segment._count += 1
+        self._id = Segment._count & 0xFF
         self._dir = _SocketDir("virtmp-seg-")
         self.path = self._dir.path("hub")
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -278,14 +282,20 @@ class Segment:
         self._members = []
         self._links = []
         self.frames = 0  # frames relayed, for tests
+        self.dropped = 0  # copies not delivered: that member's queue was full
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._relay, daemon=True)
         self._thread.start()
 
-    def nic(self, device_opts=""):
+    def nic(self, device_opts="", mac=None):
+        """A NIC on the segment. Each gets its own MAC (QEMU would give
+        every guest 52:54:00:12:34:56): 52:54:00:5e:SS:NN, SS this
+        segment's, NN the member's; or mac="52:54:00:..."."""
         member = self._dir.path("guest")
         self._members.append(member)
-        return Dgram(member, self.path, device_opts)
+        if mac is None and "mac=" not in device_opts:
+            mac = "52:54:00:5e:%02x:%02x" % (self._id, len(self._members))
+        return Dgram(member, self.path, device_opts + (",mac=" + mac if mac else ""))
 
     def link(self):
         """An L2Link for this process on the segment."""
@@ -310,8 +320,13 @@ class Segment:
             for member in list(self._members):
                 if member != sender:
                     try:
-                        self._sock.sendto(frame, member)
-                    except OSError:  # that member is not running (yet), or its queue is full
+                        # Never wait for one member: a full queue (a peer
+                        # that is not reading) drops its copy, as a switch
+                        # port would, and the others still get theirs.
+                        self._sock.sendto(frame, socket.MSG_DONTWAIT, member)
+                    except BlockingIOError:
+                        self.dropped += 1
+                    except OSError:  # that member is not running (yet), or gone
                         pass
 
     def close(self):
