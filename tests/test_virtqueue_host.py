@@ -8,7 +8,9 @@ the GC heap's further areas; tests/host/ack_coalesce_test.c checks which TCP
 ACKs ports/virt/ack_coalesce.c holds, merges and sends;
 tests/host/rx_merge_test.c checks which received segments (and pure ACKs) ports/virt/rx_merge.c
 merges, the merged frames' lengths and checksums, and ports/virt/inet_csum.c
-against a byte-by-byte sum. All are built here with the host's `cc` under
+against a byte-by-byte sum; tests/host/virtio_blk_test.c plays a virtio-blk
+device (well-behaved, and lying about lengths, ids, status, capacity, block
+size or completion) for ports/virt/virtio_blk.c. All are built here with the host's `cc` under
 AddressSanitizer and UBSan, into build/host-tests/, and each test case runs as
 its own process.
 """
@@ -72,6 +74,17 @@ RX_MERGE_CASES = [
     "inet_csum_matches_reference",
 ]
 
+VIRTIO_BLK_CASES = [
+    "read_write_round_trip",
+    "requests_split_at_size_max",
+    "read_only_and_no_flush",
+    "device_status_errors",
+    "lying_device_is_taken_out",
+    "bad_config_refused",
+    "no_device_and_legacy",
+    "config_change_resizes",
+]
+
 FDT_CASES = [
     "plain",
     "bootargs",
@@ -124,6 +137,9 @@ PROGRAMS = {
     "ack_coalesce_test": (["tests/host/ack_coalesce_test.c", "ports/virt/ack_coalesce.c"], ACK_COALESCE_CASES),
     "rx_merge_test": (["tests/host/rx_merge_test.c", "ports/virt/rx_merge.c", "ports/virt/inet_csum.c"],
                       RX_MERGE_CASES),
+    # The driver against a fake device (the test file is its transport).
+    "virtio_blk_test": (["tests/host/virtio_blk_test.c", "ports/virt/virtio_blk.c", "ports/virt/virtqueue.c"],
+                        VIRTIO_BLK_CASES),
 }
 
 

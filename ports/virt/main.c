@@ -26,6 +26,7 @@
 #include "timer.h"
 #include "uart_pl011.h"
 #include "virt.h"
+#include "virt_disks.h"
 
 // QEMU's fixed virt layout, used only if the device tree lacks a node.
 #define VIRT_UART_BASE_DEFAULT (0x09000000)
@@ -112,6 +113,7 @@ void virt_main(const void *dtb) {
     virt_devices_init(dtb);
     uint8_t *heap_end = (uint8_t *)(dt_ram_end((uintptr_t)dtb) & ~0xfu);
     cpu_irq_enable();
+    virt_disks_init();
     network_lan_boot();
 
     for (;;) {

@@ -45,6 +45,13 @@
 #define MICROPY_USE_INTERNAL_ERRNO          (1)
 #define MICROPY_READER_VFS                  (1)
 #define MICROPY_VFS                         (1)
+// Filesystems (MICROPY_VFS_LFS2/FAT come from the Makefile): FAT with long
+// names and 512..4096-byte sectors, as esp32 and rp2 build it.
+#define MICROPY_FATFS_ENABLE_LFN            (1)
+#define MICROPY_FATFS_LFN_CODE_PAGE         437
+#define MICROPY_FATFS_RPATH                 (2)
+#define MICROPY_FATFS_MAX_SS                (4096)
+#define MICROPY_PY_OS_SYNC                  (1)
 
 // Modules.
 #define MICROPY_PY_SYS_PLATFORM             "virt"

@@ -4,9 +4,12 @@
 #include "py/stream.h"
 #include "extmod/misc.h"
 
+#include "cpu.h"
 #include "network_lan.h"
 #include "rtc_pl031.h"
+#include "timer.h"
 #include "uart_pl011.h"
+#include "virt_wait.h"
 
 // Sleep in WFI until an interrupt, or until timeout_ms has passed (-1: none).
 // IRQs are masked across the check-then-wait so a wake-up cannot slip between.
@@ -95,4 +98,23 @@ int mp_hal_stdin_rx_chr(void) {
 mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len) {
     uart_tx_strn(str, len);
     return len;
+}
+
+bool virt_wait_until(bool (*done)(void *arg), void *arg, uint32_t timeout_ms) {
+    uint64_t deadline = timer_ticks_us64() + (uint64_t)timeout_ms * 1000;
+    for (;;) {
+        uint32_t state = cpu_irq_save();
+        if (done(arg)) {
+            cpu_irq_restore(state);
+            return true;
+        }
+        uint64_t now = timer_ticks_us64();
+        if (now >= deadline) {
+            cpu_irq_restore(state);
+            return false;
+        }
+        timer_wake_in_us(deadline - now);
+        cpu_wfi();
+        cpu_irq_restore(state); // the device's interrupt is taken here
+    }
 }

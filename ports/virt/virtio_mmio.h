@@ -28,6 +28,7 @@
 
 // Device IDs (5).
 #define VIRTIO_ID_NET (1)
+#define VIRTIO_ID_BLOCK (2)
 
 #define VIRTIO_FEATURE(bit) ((uint64_t)1 << (bit))
 
