@@ -3,6 +3,7 @@
   virtmp run   boot a guest with networking, its REPL on this terminal
                (or on a pty for mpremote)
   virtmp test  run MicroPython test files, each in a fresh guest
+  virtmp disk  make, list and extract disk images (virtmp disk make|ls|extract)
 """
 
 import argparse
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from . import config, runner
+from . import config, disk, runner
 from .guest import Guest
 from .net import Slirp, parse_forward
 
@@ -25,6 +26,9 @@ def _guest_args(p):
     p.add_argument("--append", default=None, help="boot arguments, e.g. 'ip=10.0.2.20/24,10.0.2.2'")
     p.add_argument("--legacy", action="store_true", help="legacy virtio-mmio (default: modern VirtIO 1.x)")
     p.add_argument("--no-net", action="store_true", help="no NIC")
+    p.add_argument("--disk", action="append", default=[], metavar="IMG",
+                   help="a raw disk image as a virtio-blk disk (the first is virt.Disk(0) in the guest); repeatable; "
+                        "make one with `virtmp disk make`")
 
 
 def _fwd(same_port):
@@ -65,12 +69,33 @@ def parser():
                       help="a directory whose .py/.mpy files (and packages) the tests can import; repeatable")
     test.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
     test.add_argument("-v", "--verbose", action="store_true", help="print every test's output, not only failures'")
+    # (virtmp test --disk: each test file's guest gets its own copy of each image.)
+
+    dsk = sub.add_parser("disk", help="make, list and extract disk images",
+                         description="Raw disk images for --disk: littlefs2 (4096-byte blocks, what the "
+                                     "guest mounts with vfs.VfsLfs2(virt.Disk(0))), FAT (mkfs.fat and mtools: apt-get "
+                                     "install dosfstools mtools) or blank (all zero: format it in the guest, "
+                                     "vfs.VfsLfs2.mkfs(virt.Disk(0))).")
+    dsub = dsk.add_subparsers(dest="disk_command", required=True)
+    make = dsub.add_parser("make", help="make an image", description="Make a raw disk image (replacing IMG).")
+    make.add_argument("image", metavar="IMG")
+    make.add_argument("--size", required=True, help="size: bytes, or with K, M or G (16M)")
+    make.add_argument("--fs", choices=disk.FILESYSTEMS, default="lfs2", help="filesystem (default lfs2)")
+    make.add_argument("--from", dest="source", metavar="DIR", help="copy DIR's files and folders into the image")
+    ls = dsub.add_parser("ls", help="list an image's files", description="List the folders and files in an "
+                                                                          "image, with their sizes.")
+    ls.add_argument("image", metavar="IMG")
+    ext = dsub.add_parser("extract", help="copy an image's files out",
+                          description="Copy everything in an image into the host folder DIR (made if missing).")
+    ext.add_argument("image", metavar="IMG")
+    ext.add_argument("dest", metavar="DIR")
     return ap
 
 
 def _options(a, net):
     return dict(board=a.board, firmware=a.firmware, mem=a.mem, append=a.append,
-                transport="legacy" if a.legacy else "modern", net=None if a.no_net else net)
+                transport="legacy" if a.legacy else "modern", net=None if a.no_net else net,
+                disk=list(a.disk) or None)
 
 
 def cmd_run(a):
@@ -122,6 +147,7 @@ def cmd_test(a):
             return 4
     # Fail before any guest starts if there is nothing to boot.
     config.find_qemu(a.board or config.default_board())
+    disk.check_disks(disk.as_disks(a.disk))
     options = _options(a, Slirp())
     options["firmware"] = config.find_firmware(a.firmware, a.board)
     options.pop("net")
@@ -134,10 +160,33 @@ def cmd_test(a):
     return 0 if all(r.passed for r in results) else 1
 
 
+def cmd_disk(a):
+    try:
+        if a.disk_command == "make":
+            path = disk.make_image(a.image, a.size, source=a.source, fs=a.fs)
+            what = "%d files and folders from %s" % (len(disk.list_image(path)), a.source) if a.source else "empty"
+            kind = "fat (%s)" % disk.fat_type(path) if a.fs == "fat" else a.fs
+            print("virtmp: made %s (%s, %s, %s)" % (a.image, kind, disk.format_size(os.path.getsize(path)), what))
+        elif a.disk_command == "ls":
+            kind = disk.detect(a.image)
+            entries = disk.list_image(a.image)
+            if kind == "blank":
+                print("virtmp: %s is blank (all zero): no filesystem yet" % a.image, file=sys.stderr)
+            for path, size in entries:
+                print("%10s  %s" % ("-" if size is None else size, path + ("/" if size is None else "")))
+        else:
+            entries = disk.extract_image(a.image, a.dest)
+            print("virtmp: %d files and folders from %s into %s" % (len(entries), a.image, a.dest))
+    except disk.DiskError as e:
+        print("virtmp: %s" % e, file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv=None):
     a = parser().parse_args(argv)
     try:
-        return (cmd_run if a.command == "run" else cmd_test)(a)
+        return {"run": cmd_run, "test": cmd_test, "disk": cmd_disk}[a.command](a)
     except config.SetupError as e:
         print(e, file=sys.stderr)
         return 2

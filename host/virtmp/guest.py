@@ -27,6 +27,7 @@ import weakref
 
 from . import config
 from .console import PROMPT, Console, GuestError
+from .disk import as_disks, check_disks
 from .imports import mount_program
 from .net import Nic, Slirp
 
@@ -97,7 +98,9 @@ class Guest(Console):
     mem        guest RAM, QEMU syntax ("128M")
     append     boot arguments (-append): ip=dhcp|off|ADDR/PREFIX[,GW[,DNS]] mac=...
     net        None (no NIC), "user" or a NIC from virtmp.net, or a list of them
-    transport  "modern" or "legacy" virtio-mmio
+    disk       None, a raw disk image's path, a virtmp.DiskImage(path, readonly=True),
+               or a list of them: virtio-blk disks (virt.Disk(0), virt.Disk(1), ... in the guest)
+    transport  "modern" or "legacy" virtio-mmio (NICs and disks)
     semihosting  the guest's sys.exit(n) in a frozen main.py ends QEMU with n
     qemu_args  more QEMU arguments
     prefix     command words to run QEMU under (unshare ..., ip netns exec ...)
@@ -105,7 +108,7 @@ class Guest(Console):
     """
 
     def __init__(self, board=None, firmware=None, mem=None, append=None, net=None, transport="modern",
-                 semihosting=True, qemu_args=(), prefix=(), boot_timeout=20):
+                 semihosting=True, qemu_args=(), prefix=(), boot_timeout=20, disk=None):
         super().__init__()
         self.board = board or config.default_board()
         self.firmware = config.find_firmware(firmware, self.board)
@@ -115,6 +118,8 @@ class Guest(Console):
         self.mem = mem or config.DEFAULT_MEM
         self.append = append
         self.nics = _as_nics(net)
+        self.disks = as_disks(disk)
+        check_disks(self.disks)
         self.transport = transport
         self.semihosting = semihosting
         self.qemu_args = list(qemu_args)
@@ -137,12 +142,20 @@ class Guest(Console):
             cmd += ["-append", self.append]
         if not self.nics:
             cmd += ["-nic", "none"]
-        elif self.transport == "modern":
+        if (self.nics or self.disks) and self.transport == "modern":
             cmd += ["-global", "virtio-mmio.force-legacy=false"]
         prefix = list(self.prefix)
         for i, nic in enumerate(self.nics):
             cmd += ["-netdev", nic.netdev("n%d" % i), "-device", "virtio-net-device,netdev=n%d%s" % (i, nic.device_opts)]
             prefix += list(nic.prefix)
+        for i, d in enumerate(self.disks):
+            cmd += ["-drive", "file=%s,if=none,format=raw,id=d%d%s"
+                    % (d.path.replace(",", ",,"), i, ",readonly=on" if d.readonly else "")]
+        # QEMU's virt machine puts the first -device on the virtio-mmio slot
+        # with the highest address, and the firmware finds devices from the
+        # lowest: the devices go in reverse, so disk 0 is the firmware's first.
+        for i in reversed(range(len(self.disks))):
+            cmd += ["-device", "virtio-blk-device,drive=d%d" % i]
         return prefix + cmd + self.qemu_args
 
     @property
@@ -159,7 +172,10 @@ class Guest(Console):
             try:
                 self._start_once()
                 if wait_prompt:
-                    self.wait_prompt(self.boot_timeout)
+                    try:
+                        self.wait_prompt(self.boot_timeout)
+                    except GuestError as e:
+                        self._raise_qemu_error(e)
                 return self
             except GuestError as e:
                 self.stop()
@@ -194,6 +210,19 @@ class Guest(Console):
                                  % (self.proc.returncode, text.strip(), " ".join(self.cmd)))
             time.sleep(0.005)
         raise GuestError("QEMU did not open its serial pty within 10 s: %r" % self.qemu_output())
+
+    def _raise_qemu_error(self, e):
+        """If QEMU exited before the prompt, what QEMU said (a drive it could
+        not open or lock, ...) instead of e."""
+        try:
+            self.proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            raise e
+        said = [line.strip() for line in self.qemu_output().splitlines()
+                if line.strip() and not line.startswith("char device redirected")]
+        if not said:
+            raise e
+        raise GuestError("QEMU exited (%d) at start: %s" % (self.proc.returncode, " ".join(said))) from e
 
     def qemu_output(self):
         """What QEMU itself printed (warnings, errors), as str."""

@@ -4,7 +4,7 @@
   virt_guest_factory  factory(**options) -> a booted Guest; any number
 Options: --virt-board, --virt-firmware (or $VIRT_BOARD, $VIRT_FIRMWARE).
 A marker passes options to virt_guest:
-  @pytest.mark.virt_guest(forwards=[8080], append="...", mem="256M", transport="legacy")
+  @pytest.mark.virt_guest(forwards=[8080], append="...", mem="256M", transport="legacy", disk="disk.img")
 Every guest a test started is killed at its teardown, pass or fail; a failing
 test's report carries each guest's serial log. Under pytest-xdist every guest
 has its own free host ports and private socket paths.
@@ -29,7 +29,7 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "virt_guest(**options): options of the virt_guest fixture's Guest "
-                                        "(forwards=[...], append=, mem=, transport=, net=, qemu_args=)")
+                                        "(forwards=[...], append=, mem=, transport=, net=, disk=, qemu_args=)")
 
 
 class GuestFactory:
@@ -42,7 +42,8 @@ class GuestFactory:
 
     def __call__(self, forwards=(), net=_DEFAULT, start=True, **options):
         """A Guest (started, at its prompt unless start=False). net defaults to
-        slirp with forwards; see virtmp.Guest for the other options."""
+        slirp with forwards; see virtmp.Guest for the other options (disk=
+        an image path, a virtmp.DiskImage or a list of them)."""
         if net is _DEFAULT:
             net = Slirp(forwards=forwards)
         elif forwards:

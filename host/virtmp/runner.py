@@ -4,19 +4,23 @@ A file passes when it runs to its end, or ends with sys.exit(0), and every
 unittest TestCase it holds passes (with or without its own unittest.main()).
 An uncaught exception, a non-zero sys.exit, a failed unittest or the time
 limit fails it. Files run in parallel guests (jobs); each result is one line
-as it ends, then "N passed, N failed".
+as it ends, then "N passed, N failed". A guest's disks (guest_options
+["disk"]) are copies made for its test alone, removed after it.
 """
 
 import concurrent.futures
 import json
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
 
 from .console import GuestError
-from .guest import Guest, stop_all_guests
+from .disk import DiskImage, as_disks, copy_image
+from .guest import TMP_PREFIX, Guest, stop_all_guests
 from .imports import guest_source, mount_program
 from .net import Slirp
 
@@ -64,7 +68,18 @@ def run_one(path, paths=(), timeout=60, guest_options=None, net_wait_ms=10000):
     opts.setdefault("net", Slirp())
     g = None
     log_start = None
+    copies = None
     try:
+        disks = as_disks(opts.get("disk"))
+        if disks:
+            # Its own copy of each image: tests in parallel guests never share
+            # one (a killed run's copies go with its stale guest directories).
+            copies = tempfile.mkdtemp(prefix="%s%d-disks-" % (TMP_PREFIX, os.getpid()), dir="/tmp")
+            opts["disk"] = []
+            for i, d in enumerate(disks):
+                copy = os.path.join(copies, "%d-%s" % (i, os.path.basename(d.path)))
+                copy_image(d.path, copy)
+                opts["disk"].append(DiskImage(copy, readonly=d.readonly))
         with open(path, "rb") as f:
             src = f.read()
         dirs = [os.path.dirname(os.path.abspath(path))] + list(paths)
@@ -106,6 +121,8 @@ def run_one(path, paths=(), timeout=60, guest_options=None, net_wait_ms=10000):
     finally:
         if g is not None:
             g.stop()
+        if copies is not None:
+            shutil.rmtree(copies, ignore_errors=True)
         res.seconds = time.monotonic() - t0
     return res
 

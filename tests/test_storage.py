@@ -1,0 +1,178 @@
+"""virtio-blk disks in the guest: virt.Disk as a MicroPython block device,
+littlefs2 and FAT on it (images made and read back on the host with
+virtmp.make_image / list_image), read-only and full disks, several disks,
+both transports. Every QEMU is killed when its test ends."""
+
+import os
+
+import pytest
+import virtmp
+
+from support import TRANSPORTS
+
+MiB = 1024 * 1024
+# MicroPython names only some errnos ("[Errno 19] ENODEV"); others print bare ("OSError: 30").
+EROFS = r"OSError: (\[Errno 30\] EROFS|30)"
+ENOSPC = r"OSError: (\[Errno 28\] ENOSPC|28)"
+
+
+def write_file(path, text):
+    """Guest code that writes and closes a file (an unclosed file's data never reaches the disk)."""
+    return "with open(%r, 'w') as f:\n    f.write(%r)\n" % (path, text)
+
+
+def guest_with(factory, *disks, transport="modern"):
+    return factory(net=None, disk=list(disks), transport=transport)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_disk_block_protocol(virt_guest_factory, tmp_path, transport):
+    img = virtmp.make_image(tmp_path / "blank.img", "2M", fs="blank")
+    g = guest_with(virt_guest_factory, img, transport=transport)
+    g.exec("import virt, os\nd = virt.Disk(0)")
+    assert g.eval("virt.disk_count()") == 1
+    info = g.eval("d.info()")
+    assert info["capacity"] == 2 * MiB and info["version"] == (2 if transport == "modern" else 1)
+    assert info["flush"] and not info["read_only"]
+    assert g.eval("(d.ioctl(4, 0), d.ioctl(5, 0), d.ioctl(6, 3), d.ioctl(1, 0))") == (512, 4096, 0, 0)
+    assert g.eval("virt.Disk(0, block_size=512).ioctl(4, 0)") == 4096
+    # Whole blocks, then offsets that are not sector-aligned (read-modify-write).
+    g.exec("b = bytes(range(256)) * 16\nd.writeblocks(3, b)\n"
+           "d.writeblocks(5, b'hello', 1000)\nd.writeblocks(7, b'x' * 700, 4000)\nd.ioctl(3, 0)")
+    assert g.eval("(lambda r: (d.readblocks(3, r), bytes(r) == b)[1])(bytearray(4096))")
+    assert g.eval("(lambda r: (d.readblocks(5, r, 998), bytes(r))[1])(bytearray(9))") == b"\0\0hello\0\0"
+    assert g.eval("d.info()['flushes']") >= 1
+    g.stop()
+    with open(img, "rb") as f:
+        data = f.read()
+    assert data[3 * 4096:4 * 4096] == bytes(range(256)) * 16
+    assert data[5 * 4096 + 1000:5 * 4096 + 1005] == b"hello"
+    assert data[7 * 4096 + 4000:7 * 4096 + 4700] == b"x" * 700
+    assert data[7 * 4096 + 3999] == 0 and data[7 * 4096 + 4700] == 0
+
+
+def test_disk_errors(virt_guest_factory, tmp_path):
+    img = virtmp.make_image(tmp_path / "blank.img", "1M", fs="blank")
+    g = guest_with(virt_guest_factory, img)
+    g.exec("import virt\nd = virt.Disk(0)")
+    for code, exc in [("virt.Disk(1)", "OSError: [Errno 19] ENODEV"),
+                      ("virt.Disk(0, block_size=1000)", "ValueError"),
+                      ("virt.Disk(0, block_size=256)", "ValueError"),
+                      ("d.readblocks(256, bytearray(4096))", "OSError: [Errno 22] EINVAL"),
+                      ("d.readblocks(255, bytearray(4097))", "OSError: [Errno 22] EINVAL"),
+                      ("d.writeblocks(-1, b'x')", "OSError: [Errno 22] EINVAL")]:
+        with pytest.raises(virtmp.GuestException) as e:
+            g.exec(code)
+        assert exc in e.value.traceback, (code, e.value.traceback)
+    assert g.eval("d.readblocks(255, bytearray(4096))") is None  # the last block is fine
+    assert g.eval("d.info()['io_errors']") == 0
+
+
+def test_no_disk(guest):
+    guest.exec("import virt")
+    assert guest.eval("virt.disk_count()") == 0
+    with pytest.raises(virtmp.GuestException, match="ENODEV"):
+        guest.exec("virt.Disk()")
+
+
+LFS_MOUNT = "import virt, vfs, os\nvfs.mount(vfs.VfsLfs2(virt.Disk(0), readsize=4096, progsize=4096), '/d')"
+
+
+def test_littlefs_image_from_the_host_and_back(virt_guest_factory, tmp_path):
+    src = tmp_path / "src"
+    (src / "lib").mkdir(parents=True)
+    (src / "config.json").write_text('{"name": "board"}')
+    (src / "lib" / "helper.py").write_text("def triple(x):\n    return 3 * x\n")
+    (src / "blob.bin").write_bytes(bytes(range(256)) * 300)
+    img = virtmp.make_image(tmp_path / "lfs.img", "4M", source=src, fs="lfs2")
+    g = guest_with(virt_guest_factory, img)
+    g.exec(LFS_MOUNT)
+    assert sorted(g.eval("os.listdir('/d')")) == ["blob.bin", "config.json", "lib"]
+    assert g.eval("open('/d/config.json').read()") == '{"name": "board"}'
+    assert g.eval("open('/d/blob.bin', 'rb').read() == bytes(range(256)) * 300")
+    g.exec("import sys\nsys.path.append('/d/lib')\nimport helper")
+    assert g.eval("helper.triple(14)") == 42
+    g.exec("os.mkdir('/d/new')\nf = open('/d/new/log.txt', 'w')\nf.write('written in the guest\\n' * 100)\n"
+           "f.close()\nos.remove('/d/config.json')\nvfs.umount('/d')")
+    g.stop()
+    listing = dict(virtmp.list_image(img))
+    assert "config.json" not in " ".join(listing)
+    out = tmp_path / "out"
+    virtmp.extract_image(img, out)
+    assert (out / "new" / "log.txt").read_text() == "written in the guest\n" * 100
+    assert (out / "blob.bin").read_bytes() == bytes(range(256)) * 300
+
+
+def test_blank_disk_formatted_in_the_guest(virt_guest_factory, tmp_path):
+    img = virtmp.make_image(tmp_path / "blank.img", "2M", fs="blank")
+    g = guest_with(virt_guest_factory, img)
+    g.exec("import virt, vfs, os\nd = virt.Disk(0)\nvfs.VfsLfs2.mkfs(d)\nvfs.mount(vfs.VfsLfs2(d), '/d')\n"
+           + write_file("/d/a.txt", "made on a blank disk") + "vfs.umount('/d')")
+    g.stop()
+    assert virtmp.detect(img) == "lfs2"
+    out = tmp_path / "out"
+    virtmp.extract_image(img, out)
+    assert (out / "a.txt").read_text() == "made on a blank disk"
+
+
+def test_fat_image_from_the_host_and_back(virt_guest_factory, tmp_path):
+    src = tmp_path / "src"
+    (src / "docs").mkdir(parents=True)
+    (src / "docs" / "Long File Name.txt").write_text("long names work")
+    img = virtmp.make_image(tmp_path / "fat.img", "4M", source=src, fs="fat")
+    g = guest_with(virt_guest_factory, img)
+    g.exec("import virt, vfs, os\nvfs.mount(vfs.VfsFat(virt.Disk(0, block_size=512)), '/f')")
+    assert g.eval("os.listdir('/f/docs')") == ["Long File Name.txt"]
+    assert g.eval("open('/f/docs/Long File Name.txt').read()") == "long names work"
+    g.exec(write_file("/f/from_guest.txt", "fat from the guest") + "os.sync()\nvfs.umount('/f')")
+    g.stop()
+    out = tmp_path / "out"
+    virtmp.extract_image(img, out)
+    assert (out / "from_guest.txt").read_text() == "fat from the guest"
+
+
+def test_read_only_disk(virt_guest_factory, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "keep.txt").write_text("unchanged")
+    img = virtmp.make_image(tmp_path / "ro.img", "1M", source=src, fs="lfs2")
+    before = open(img, "rb").read()
+    g = guest_with(virt_guest_factory, virtmp.DiskImage(img, readonly=True))
+    g.exec("import virt, vfs, os\nd = virt.Disk(0)")
+    assert g.eval("d.info()['read_only']")
+    with pytest.raises(virtmp.GuestException, match=EROFS):
+        g.exec("d.writeblocks(0, bytes(4096))")
+    g.exec("vfs.mount(vfs.VfsLfs2(d), '/d', readonly=True)")
+    assert g.eval("open('/d/keep.txt').read()") == "unchanged"
+    with pytest.raises(virtmp.GuestException, match=EROFS):
+        g.exec("open('/d/new.txt', 'w')")
+    # Mounted writable by mistake, the device still refuses.
+    g.exec("vfs.umount('/d')\nvfs.mount(vfs.VfsLfs2(d), '/d')")
+    with pytest.raises(virtmp.GuestException, match=EROFS):
+        g.exec("f = open('/d/new.txt', 'w')\nf.write('x' * 10000)\nf.close()")
+    g.stop()
+    assert open(img, "rb").read() == before
+
+
+def test_full_disk_is_enospc_and_still_mounts(virt_guest_factory, tmp_path):
+    img = virtmp.make_image(tmp_path / "small.img", "256K", fs="lfs2")
+    g = guest_with(virt_guest_factory, img)
+    g.exec(LFS_MOUNT + "\n" + write_file("/d/first.txt", "kept"))
+    with pytest.raises(virtmp.GuestException, match=ENOSPC):
+        g.exec("f = open('/d/huge', 'wb')\nfor i in range(100):\n    f.write(bytes(4096))\nf.close()")
+    g.exec("vfs.umount('/d')\nvfs.mount(vfs.VfsLfs2(virt.Disk(0)), '/d')")
+    assert g.eval("open('/d/first.txt').read()") == "kept"
+    g.exec("os.remove('/d/huge')\n" + write_file("/d/again.txt", "room again"))
+    assert g.eval("open('/d/again.txt').read()") == "room again"
+
+
+def test_two_disks(virt_guest_factory, tmp_path):
+    a = virtmp.make_image(tmp_path / "a.img", "1M", fs="blank")
+    b = virtmp.make_image(tmp_path / "b.img", "3M", fs="blank")
+    g = guest_with(virt_guest_factory, a, b)
+    g.exec("import virt")
+    assert g.eval("virt.disk_count()") == 2
+    assert g.eval("[virt.Disk(i).info()['capacity'] for i in range(2)]") == [1 * MiB, 3 * MiB]
+    g.exec("virt.Disk(1).writeblocks(0, b'second disk' + bytes(4085))\nvirt.Disk(1).ioctl(3, 0)")
+    g.stop()
+    assert open(b, "rb").read(11) == b"second disk" and open(a, "rb").read(11) == bytes(11)
