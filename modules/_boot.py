@@ -1,5 +1,6 @@
-# Run at every (soft) boot before boot.py and main.py: bring the network up as
-# the boot arguments say (QEMU -append, read from the device tree).
+# Run at every (soft) boot before boot.py and main.py (when QEMU gave the
+# guest a NIC or a disk): mount the first disk at /, and bring the network
+# up as the boot arguments say (QEMU -append, read from the device tree).
 #
 #   ip=dhcp (default) | ip=off | ip=ADDR/PREFIX[,GATEWAY[,DNS]]
 #   mac=52:54:00:12:34:56
@@ -21,6 +22,34 @@ def _mac(text):
     if len(parts) != 6:
         raise ValueError("mac= needs six hex bytes separated by ':'")
     return bytes(int(p, 16) for p in parts)
+
+
+def _storage():
+    # The first disk at /: FAT if it holds FAT, else littlefs2; an all-zero
+    # start is a new disk and gets littlefs2. A disk with other data is never
+    # formatted: it stays unmounted, and virt.Disk(0) can still read it.
+    import virt
+    import vfs
+
+    if not virt.disk_count():
+        return
+    disk = virt.Disk(0)
+    ro = disk.info()["read_only"]
+    head = bytearray(8192)
+    disk.readblocks(0, head)
+    if head[510:512] == b"\x55\xaa" and (head[54:57] == b"FAT" or head[82:87] == b"FAT32"):
+        fs = vfs.VfsFat(virt.Disk(0, block_size=head[11] | head[12] << 8))
+    else:
+        if not ro and not any(head):
+            vfs.VfsLfs2.mkfs(disk)
+        try:
+            # 4096-byte reads and writes: 5.7 MB/s written, 37 small files
+            # a second, against 4.2 and 10 with 512 (A/B on a 64 MiB disk).
+            fs = vfs.VfsLfs2(disk, readsize=4096, progsize=4096, lookahead=256)
+        except OSError:
+            print("_boot: disk 0 holds neither littlefs2 nor FAT: not mounted, nothing written")
+            return
+    vfs.mount(fs, "/", readonly=ro)
 
 
 def _network(opts):
@@ -52,7 +81,11 @@ def _netmask(prefix):
     return "%d.%d.%d.%d" % (m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255)
 
 try:
+    _storage()
+except Exception as e:
+    print("_boot: mounting disk 0 failed:", e)
+try:
     _network(_bootargs())
 except Exception as e:
     print("_boot: network set-up from boot arguments failed:", e)
-del _bootargs, _mac, _network, _netmask
+del _bootargs, _mac, _storage, _network, _netmask

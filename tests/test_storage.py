@@ -75,7 +75,9 @@ def test_no_disk(guest):
         guest.exec("virt.Disk()")
 
 
-LFS_MOUNT = "import virt, vfs, os\nvfs.mount(vfs.VfsLfs2(virt.Disk(0), readsize=4096, progsize=4096), '/d')"
+# The tests that mount disk 0 themselves first take it from _boot.py's mount at /.
+UNMOUNT_BOOT = "import virt, vfs, os\ntry:\n    vfs.umount('/')\nexcept OSError:\n    pass\n"
+LFS_MOUNT = UNMOUNT_BOOT + "vfs.mount(vfs.VfsLfs2(virt.Disk(0), readsize=4096, progsize=4096), '/d')"
 
 
 def test_littlefs_image_from_the_host_and_back(virt_guest_factory, tmp_path):
@@ -106,7 +108,7 @@ def test_littlefs_image_from_the_host_and_back(virt_guest_factory, tmp_path):
 def test_blank_disk_formatted_in_the_guest(virt_guest_factory, tmp_path):
     img = virtmp.make_image(tmp_path / "blank.img", "2M", fs="blank")
     g = guest_with(virt_guest_factory, img)
-    g.exec("import virt, vfs, os\nd = virt.Disk(0)\nvfs.VfsLfs2.mkfs(d)\nvfs.mount(vfs.VfsLfs2(d), '/d')\n"
+    g.exec(UNMOUNT_BOOT + "d = virt.Disk(0)\nvfs.VfsLfs2.mkfs(d)\nvfs.mount(vfs.VfsLfs2(d), '/d')\n"
            + write_file("/d/a.txt", "made on a blank disk") + "vfs.umount('/d')")
     g.stop()
     assert virtmp.detect(img) == "lfs2"
@@ -115,13 +117,84 @@ def test_blank_disk_formatted_in_the_guest(virt_guest_factory, tmp_path):
     assert (out / "a.txt").read_text() == "made on a blank disk"
 
 
+# At boot (_boot.py): the first disk at /.
+
+def test_boot_mounts_littlefs_and_files_survive_a_restart(virt_guest_factory, tmp_path):
+    src = tmp_path / "src"
+    (src / "lib").mkdir(parents=True)
+    (src / "lib" / "helper.py").write_text("def triple(x):\n    return 3 * x\n")
+    (src / "settings.txt").write_text("from the host")
+    img = virtmp.make_image(tmp_path / "lfs.img", "2M", source=src, fs="lfs2")
+    g = guest_with(virt_guest_factory, img)
+    g.exec("import os")
+    assert sorted(g.eval("os.listdir('/')")) == ["lib", "settings.txt"]
+    assert g.eval("open('settings.txt').read()") == "from the host"  # the working directory is /
+    g.exec("import helper")  # /lib is on sys.path
+    assert g.eval("helper.triple(5)") == 15
+    g.exec(write_file("/notes.txt", "kept across boots"))
+    g.stop()
+    g = guest_with(virt_guest_factory, img)
+    assert g.eval("open('/notes.txt').read()") == "kept across boots"
+    g.stop()
+    assert dict(virtmp.list_image(img))["/notes.txt"] == len("kept across boots")
+
+
+def test_boot_mounts_fat(virt_guest_factory, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "data.csv").write_text("a,b\n1,2\n")
+    img = virtmp.make_image(tmp_path / "fat.img", "4M", source=src, fs="fat")
+    g = guest_with(virt_guest_factory, img)
+    g.exec("import os, vfs")
+    assert g.eval("os.listdir('/')") == ["data.csv"]
+    assert g.eval("open('/data.csv').read()") == "a,b\n1,2\n"
+    assert "VfsFat" in g.eval("repr([m[0] for m in vfs.mount()])")
+
+
+def test_boot_formats_a_blank_disk(virt_guest_factory, tmp_path):
+    img = virtmp.make_image(tmp_path / "blank.img", "2M", fs="blank")
+    g = guest_with(virt_guest_factory, img)
+    g.exec(write_file("/first.txt", "on a new disk"))
+    assert g.eval("__import__('os').listdir('/')") == ["first.txt"]
+    g.stop()
+    assert virtmp.detect(img) == "lfs2"
+
+
+def test_boot_never_formats_a_disk_holding_data(virt_guest_factory, tmp_path):
+    img = tmp_path / "data.img"
+    data = bytes(range(256)) * (2 * MiB // 256)
+    img.write_bytes(data)
+    g = virt_guest_factory(net=None, disk=str(img), start=False)
+    g.start(wait_prompt=False)
+    boot = g.wait_prompt(timeout=20).decode(errors="replace")
+    assert "_boot: disk 0 holds neither littlefs2 nor FAT: not mounted, nothing written" in boot
+    g.exec("import os, virt")
+    assert g.eval("os.listdir('/')") == []  # nothing mounted
+    with pytest.raises(virtmp.GuestException, match="ENODEV"):
+        g.exec("open('/x.txt', 'w')")
+    assert g.eval("(lambda b: (virt.Disk(0).readblocks(1, b), bytes(b[:4]))[1])(bytearray(4096))") == bytes(range(4))
+    g.stop()
+    assert img.read_bytes() == data
+
+
+def test_boot_mounts_a_read_only_disk_read_only(virt_guest_factory, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "config.txt").write_text("read only")
+    img = virtmp.make_image(tmp_path / "ro.img", "1M", source=src, fs="lfs2")
+    g = guest_with(virt_guest_factory, virtmp.DiskImage(img, readonly=True))
+    assert g.eval("open('/config.txt').read()") == "read only"
+    with pytest.raises(virtmp.GuestException, match=EROFS):
+        g.exec("open('/new.txt', 'w')")
+
+
 def test_fat_image_from_the_host_and_back(virt_guest_factory, tmp_path):
     src = tmp_path / "src"
     (src / "docs").mkdir(parents=True)
     (src / "docs" / "Long File Name.txt").write_text("long names work")
     img = virtmp.make_image(tmp_path / "fat.img", "4M", source=src, fs="fat")
     g = guest_with(virt_guest_factory, img)
-    g.exec("import virt, vfs, os\nvfs.mount(vfs.VfsFat(virt.Disk(0, block_size=512)), '/f')")
+    g.exec(UNMOUNT_BOOT + "vfs.mount(vfs.VfsFat(virt.Disk(0, block_size=512)), '/f')")
     assert g.eval("os.listdir('/f/docs')") == ["Long File Name.txt"]
     assert g.eval("open('/f/docs/Long File Name.txt').read()") == "long names work"
     g.exec(write_file("/f/from_guest.txt", "fat from the guest") + "os.sync()\nvfs.umount('/f')")
@@ -138,7 +211,7 @@ def test_read_only_disk(virt_guest_factory, tmp_path):
     img = virtmp.make_image(tmp_path / "ro.img", "1M", source=src, fs="lfs2")
     before = open(img, "rb").read()
     g = guest_with(virt_guest_factory, virtmp.DiskImage(img, readonly=True))
-    g.exec("import virt, vfs, os\nd = virt.Disk(0)")
+    g.exec(UNMOUNT_BOOT + "d = virt.Disk(0)")
     assert g.eval("d.info()['read_only']")
     with pytest.raises(virtmp.GuestException, match=EROFS):
         g.exec("d.writeblocks(0, bytes(4096))")
@@ -175,4 +248,6 @@ def test_two_disks(virt_guest_factory, tmp_path):
     assert g.eval("[virt.Disk(i).info()['capacity'] for i in range(2)]") == [1 * MiB, 3 * MiB]
     g.exec("virt.Disk(1).writeblocks(0, b'second disk' + bytes(4085))\nvirt.Disk(1).ioctl(3, 0)")
     g.stop()
-    assert open(b, "rb").read(11) == b"second disk" and open(a, "rb").read(11) == bytes(11)
+    # Disk 0 got littlefs2 at boot (it was blank); disk 1 only what was written.
+    assert open(b, "rb").read(11) == b"second disk" and not any(open(b, "rb").read()[4096:])
+    assert virtmp.detect(a) == "lfs2" and b"second disk" not in open(a, "rb").read()

@@ -123,14 +123,17 @@ void virt_main(const void *dtb) {
         gc_init(_heap_start, first_end);
         heap_areas_init(&virt_heap_areas, (uintptr_t)first_end, (uintptr_t)heap_end, VIRT_GC_AREA_MAX);
         mp_init();
+        // Modules in /lib of the filesystem, as on rp2 and esp32.
+        mp_obj_list_append(mp_sys_path, MP_OBJ_NEW_QSTR(MP_QSTR__slash_lib));
         readline_init0();
         mod_network_init();
 
-        // The port's own set-up (network from the boot arguments), then the
-        // user's. Without a NIC _boot.py has nothing to do, and its imports
-        // and first bytecodes are 40 % of the code QEMU translates before
-        // the first prompt (~3 ms).
-        if (network_lan_nic() != NULL && mp_find_frozen_module("_boot.py", NULL, NULL) == MP_IMPORT_STAT_FILE) {
+        // The port's own set-up (the first disk at /, network from the boot
+        // arguments), then the user's. Without a NIC or a disk _boot.py has
+        // nothing to do, and its imports and first bytecodes are 40 % of the
+        // code QEMU translates before the first prompt (~3 ms).
+        if ((network_lan_nic() != NULL || virt_disk_count() > 0)
+            && mp_find_frozen_module("_boot.py", NULL, NULL) == MP_IMPORT_STAT_FILE) {
             pyexec_frozen_module("_boot.py", false);
         }
         if (mp_find_frozen_module("boot.py", NULL, NULL) == MP_IMPORT_STAT_FILE) {
