@@ -251,3 +251,27 @@ def test_two_disks(virt_guest_factory, tmp_path):
     # Disk 0 got littlefs2 at boot (it was blank); disk 1 only what was written.
     assert open(b, "rb").read(11) == b"second disk" and not any(open(b, "rb").read()[4096:])
     assert virtmp.detect(a) == "lfs2" and b"second disk" not in open(a, "rb").read()
+
+
+def test_boot_py_and_main_py_from_the_disk(virt_guest_factory, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "boot.py").write_text("print('boot.py from the disk')\nbooted = 'yes'\n")
+    (src / "main.py").write_text("print('main.py from the disk, booted:', booted)\n")
+    img = virtmp.make_image(tmp_path / "lfs.img", "1M", source=src, fs="lfs2")
+    g = virt_guest_factory(net=None, disk=img, start=False)
+    g.start(wait_prompt=False)
+    out = g.wait_prompt(timeout=20).decode(errors="replace")
+    assert out.index("boot.py from the disk") < out.index("main.py from the disk, booted: yes"), out
+    assert g.repl("print(booted)").strip() == "yes"  # the REPL follows, in the same globals
+
+
+def test_main_py_from_the_disk_ends_qemu_with_its_exit_status(virt_guest_factory, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "main.py").write_text("import sys\nprint('the app runs')\nsys.exit(3)\n")
+    img = virtmp.make_image(tmp_path / "lfs.img", "1M", source=src, fs="lfs2")
+    g = virt_guest_factory(net=None, disk=img, start=False)
+    g.start(wait_prompt=False)
+    g.read_until("the app runs", timeout=20)
+    assert g.wait_exit(timeout=20) == 3

@@ -136,15 +136,15 @@ void virt_main(const void *dtb) {
             && mp_find_frozen_module("_boot.py", NULL, NULL) == MP_IMPORT_STAT_FILE) {
             pyexec_frozen_module("_boot.py", false);
         }
-        if (mp_find_frozen_module("boot.py", NULL, NULL) == MP_IMPORT_STAT_FILE) {
-            int ret = pyexec_frozen_module("boot.py", false);
-            if (ret & PYEXEC_FORCED_EXIT) {
-                virt_exit(virt_exit_code);
-            }
+        // The user's boot.py and main.py: a frozen one (make APP=dir) comes
+        // first, else the filesystem's (MicroPython's pyexec_file_if_exists).
+        // A SystemExit out of either ends QEMU with its status.
+        int ret = pyexec_file_if_exists("boot.py");
+        if (ret & PYEXEC_FORCED_EXIT) {
+            virt_exit(virt_exit_code);
         }
-        if (pyexec_mode_kind == PYEXEC_MODE_FRIENDLY_REPL
-            && mp_find_frozen_module("main.py", NULL, NULL) == MP_IMPORT_STAT_FILE) {
-            int ret = pyexec_frozen_module("main.py", true);
+        if (pyexec_mode_kind == PYEXEC_MODE_FRIENDLY_REPL) {
+            ret = pyexec_file_if_exists("main.py");
             if (ret & PYEXEC_FORCED_EXIT) {
                 virt_exit(virt_exit_code);
             }
