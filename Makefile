@@ -35,7 +35,12 @@ ifneq ($(APP),)
 APP_FWD := $(shell sed -n 's/^\# hostfwd: *\(tcp\|udp\) *\([0-9][0-9]*\) *$$/\1:\2/p' $(APP)/main.py 2>/dev/null)
 endif
 FWD ?= $(or $(APP_FWD),tcp:$(HOSTFWD_PORT))
-VIRTMP_RUN = PYTHONPATH=$(TOPDIR)/host python3 -m virtmp run --board $(BOARD) --firmware $(FIRMWARE) \
+# Its disk persists between runs, as a board's flash does: build/disk.img,
+# made blank on the first run (the firmware formats it with littlefs2 at
+# boot). DISK=other.img picks another; `make clean` deletes build/disk.img.
+DISK ?= $(TOPDIR)/build/disk.img
+DISK_SIZE ?= 64M
+VIRTMP_RUN = PYTHONPATH=$(TOPDIR)/host python3 -m virtmp run --board $(BOARD) --firmware $(FIRMWARE) --disk $(DISK) \
 	--mem $(QEMU_MEM) $(addprefix --fwd ,$(FWD)) $(if $(filter legacy,$(VIRTIO_TRANSPORT)),--legacy) \
 	$(if $(QEMU_EXTRA),-- $(QEMU_EXTRA))
 
@@ -63,6 +68,7 @@ firmware: deps
 	@$(MAKE) --no-print-directory -C ports/virt BOARD=$(BOARD) MICROPY_TOP=$(MICROPY_TOP) APP=$(if $(APP),$(abspath $(APP))) all
 
 run: firmware
+	@test -f $(DISK) || { truncate -s $(DISK_SIZE) $(DISK) && echo "make run: new blank disk $(DISK) ($(DISK_SIZE)), formatted at first boot"; }
 	$(VIRTMP_RUN)
 
 test: setup-test firmware
