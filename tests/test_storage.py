@@ -275,3 +275,37 @@ def test_main_py_from_the_disk_ends_qemu_with_its_exit_status(virt_guest_factory
     g.start(wait_prompt=False)
     g.read_until("the app runs", timeout=20)
     assert g.wait_exit(timeout=20) == 3
+
+
+def test_mpremote_fs_on_the_disk(virt_guest_factory, tmp_path):
+    """mpremote's fs commands and mount against a guest whose disk is at /."""
+    img = virtmp.make_image(tmp_path / "lfs.img", "2M", fs="lfs2")
+    g = guest_with(virt_guest_factory, img)
+    local = tmp_path / "hello.py"
+    local.write_text("print('hello from a copied file')\n")
+
+    def ok(*args):
+        rc, out, err = g.mpremote(*args)
+        assert rc == 0, (args, out, err)
+        return out.replace("\r\n", "\n")  # the guest's console says \r\n
+
+    ok("fs", "mkdir", ":apps")
+    ok("fs", "cp", str(local), ":apps/hello.py")
+    assert "hello.py" in ok("fs", "ls", ":apps")
+    assert ok("fs", "cat", ":apps/hello.py") == "print('hello from a copied file')\n"
+    back = tmp_path / "back.py"
+    ok("fs", "cp", ":apps/hello.py", str(back))
+    assert back.read_text() == local.read_text()
+    assert "\t2097152\t" in ok("df")  # the 2 MiB disk's size
+    assert ok("exec", "import sys; sys.path.append('/apps'); import hello") == "hello from a copied file\n"
+    ok("fs", "rm", ":apps/hello.py")
+    assert "hello.py" not in ok("fs", "ls", ":apps")
+    # mpremote mount: the host folder as the guest's working directory.
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    (mounted / "hostmod.py").write_text("VALUE = 'served from the host'\n")
+    assert ok("mount", str(mounted), "exec", "import hostmod; print(hostmod.VALUE)").strip().endswith(
+        "served from the host")
+    g.stop()
+    listing = dict(virtmp.list_image(img))
+    assert "/apps" in listing and "/apps/hello.py" not in listing
