@@ -250,3 +250,11 @@ def test_segment_peer_that_never_reads_stalls_nobody(virt_guest_factory):
         got = b.exec_finish(timeout=30).split("ready", 1)[-1].strip()
         assert got == repr([b"n%d" % i for i in range(40)])
         assert seg.dropped > 0
+
+
+def test_pty_is_read_from_the_whole_line():
+    from virtmp.guest import pty_from_qemu_output
+    line = "char device redirected to /dev/pts/12 (label serial0)\n"
+    for cut in range(len(line)):
+        assert pty_from_qemu_output(line[:cut]) is None, line[:cut]
+    assert pty_from_qemu_output("warning: x\n" + line) == "/dev/pts/12"

@@ -76,6 +76,14 @@ def stop_all_guests():
         g.stop()
 
 
+def pty_from_qemu_output(text):
+    """The serial pty QEMU named, once its whole line is there: a partly
+    written "/dev/pts/12" reads as "/dev/pts/1", another program's pty
+    (seen: a guest silent for its whole boot). None until then."""
+    m = re.search(r"char device redirected to (/dev/pts/\d+) \(label [^)\n]*\)\n", text)
+    return m.group(1) if m else None
+
+
 def _as_nics(net):
     if net is None:
         return []
@@ -200,9 +208,9 @@ class Guest(Console):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             text = self.qemu_output()
-            m = re.search(r"char device redirected to (/dev/pts/\d+)", text)
-            if m:
-                self.pty = m.group(1)
+            pty = pty_from_qemu_output(text)
+            if pty:
+                self.pty = pty
                 self.open_pty(self.pty)
                 return
             if self.proc.poll() is not None:
