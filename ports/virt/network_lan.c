@@ -1,4 +1,4 @@
-// lwIP netif over the virtio-net driver, and network.LAN.
+// lwIP netif over the virtio-net driver (network.LAN is modnetwork_lan.c).
 //
 // lwIP runs at thread level only, never from an interrupt: the NIC and the
 // lwIP tick interrupts just note that work is due and schedule
@@ -18,7 +18,6 @@
 #include "extmod/modnetwork.h"
 #include "shared/runtime/softtimer.h"
 
-#include "lwip/dhcp.h"
 #include "lwip/etharp.h"
 #include "lwip/ethip6.h"
 #include "lwip/mld6.h"
@@ -50,10 +49,6 @@
 #define TCP_CSUM_OFFSET (16)
 #define UDP_CSUM_OFFSET (6)
 
-typedef struct _network_lan_obj_t {
-    mp_obj_base_t base;
-} network_lan_obj_t;
-
 static virtio_net_t lan_nic;
 static struct netif lan_netif;
 static bool lan_present;
@@ -80,10 +75,12 @@ static struct pbuf *lan_merge_pbuf;
 static uint8_t lan_held_ack[RX_MERGE_ACK_LEN];
 static bool lan_ack_held;
 
-static const network_lan_obj_t network_lan_obj = { { &network_lan_type } };
-
 virtio_net_t *network_lan_nic(void) {
     return lan_present ? &lan_nic : NULL;
+}
+
+struct netif *network_lan_netif(void) {
+    return &lan_netif;
 }
 
 void network_lan_set_icmp_echo(bool on) {
@@ -536,175 +533,3 @@ void network_lan_boot(void) {
     }
     virt_lwip_unlock();
 }
-
-// network.LAN
-
-static network_lan_obj_t *lan_get(mp_obj_t self_in) {
-    if (!lan_present) {
-        mp_raise_OSError(MP_ENODEV);
-    }
-    return MP_OBJ_TO_PTR(self_in);
-}
-
-// Link status as on other LAN ports: 0 down, 1 link, 2 link without IP, 3 up with IP.
-static int lan_status(void) {
-    if (!lan_present || !lan_nic.link_up) {
-        return 0;
-    }
-    if (!(lan_netif.flags & NETIF_FLAG_UP)) {
-        return 1;
-    }
-    return ip4_addr_isany_val(*netif_ip4_addr(&lan_netif)) ? 2 : 3;
-}
-
-static void network_lan_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
-    const ip4_addr_t *ip = netif_ip4_addr(&lan_netif);
-    mp_printf(print, "<LAN virtio-net status=%d ip=%u.%u.%u.%u>", lan_status(),
-        ip4_addr1(ip), ip4_addr2(ip), ip4_addr3(ip), ip4_addr4(ip));
-}
-
-static mp_obj_t network_lan_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
-    mp_arg_check_num(n_args, n_kw, 0, 1, false);
-    if (n_args == 1 && mp_obj_get_int(args[0]) != 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("invalid LAN interface"));
-    }
-    mod_network_register_nic(MP_OBJ_FROM_PTR(&network_lan_obj));
-    return MP_OBJ_FROM_PTR(&network_lan_obj);
-}
-
-static mp_obj_t network_lan_active(size_t n_args, const mp_obj_t *args) {
-    if (n_args == 1) {
-        return mp_obj_new_bool(lan_present && (lan_netif.flags & NETIF_FLAG_UP));
-    }
-    lan_get(args[0]);
-    bool up = mp_obj_is_true(args[1]);
-    MICROPY_PY_LWIP_ENTER
-    if (up && !(lan_netif.flags & NETIF_FLAG_UP)) {
-        netif_set_up(&lan_netif);
-        dhcp_start(&lan_netif); // as on other LAN ports: DHCP until told otherwise
-    } else if (!up && (lan_netif.flags & NETIF_FLAG_UP)) {
-        dhcp_release_and_stop(&lan_netif);
-        netif_set_down(&lan_netif);
-    }
-    MICROPY_PY_LWIP_EXIT
-    return mp_const_none;
-}
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(network_lan_active_obj, 1, 2, network_lan_active);
-
-static mp_obj_t network_lan_isconnected(mp_obj_t self_in) {
-    return mp_obj_new_bool(lan_status() == 3);
-}
-static MP_DEFINE_CONST_FUN_OBJ_1(network_lan_isconnected_obj, network_lan_isconnected);
-
-static mp_obj_t network_lan_ifconfig(size_t n_args, const mp_obj_t *args) {
-    lan_get(args[0]);
-    return mod_network_nic_ifconfig(&lan_netif, n_args - 1, args + 1);
-}
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(network_lan_ifconfig_obj, 1, 2, network_lan_ifconfig);
-
-static mp_obj_t network_lan_ipconfig(size_t n_args, const mp_obj_t *args, mp_map_t *kwargs) {
-    lan_get(args[0]);
-    if (kwargs->used == 0 || n_args != 1) {
-        return mod_network_nic_ipconfig(&lan_netif, n_args - 1, args + 1, kwargs);
-    }
-    // MicroPython 1.25's setter reads the name of an addr4/addr6 keyword from
-    // args[0] rather than from the keyword itself, so hand it one keyword at
-    // a time with args[0] set to that name. dhcp4 goes first, so that turning
-    // DHCP off does not undo an address given in the same call.
-    for (int pass = 0; pass < 2; ++pass) {
-        for (size_t i = 0; i < kwargs->alloc; ++i) {
-            if (!mp_map_slot_is_filled(kwargs, i)) {
-                continue;
-            }
-            mp_map_elem_t elem = kwargs->table[i];
-            bool is_dhcp4 = mp_obj_str_get_qstr(elem.key) == MP_QSTR_dhcp4;
-            if ((pass == 0) != is_dhcp4) {
-                continue;
-            }
-            mp_map_t one = { .all_keys_are_qstrs = 1, .is_fixed = 1, .is_ordered = 1, .used = 1, .alloc = 1, .table = &elem };
-            mod_network_nic_ipconfig(&lan_netif, 0, &elem.key, &one);
-        }
-    }
-    return mp_const_none;
-}
-static MP_DEFINE_CONST_FUN_OBJ_KW(network_lan_ipconfig_obj, 1, network_lan_ipconfig);
-
-static mp_obj_t network_lan_status(size_t n_args, const mp_obj_t *args) {
-    if (n_args == 1) {
-        return MP_OBJ_NEW_SMALL_INT(lan_status());
-    }
-    mp_raise_ValueError(MP_ERROR_TEXT("unknown status param"));
-}
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(network_lan_status_obj, 1, 2, network_lan_status);
-
-static mp_obj_t network_lan_config(size_t n_args, const mp_obj_t *args, mp_map_t *kwargs) {
-    lan_get(args[0]);
-    if (kwargs->used == 0) {
-        if (n_args != 2) {
-            mp_raise_TypeError(MP_ERROR_TEXT("must query one param"));
-        }
-        switch (mp_obj_str_get_qstr(args[1])) {
-            case MP_QSTR_mac:
-                return mp_obj_new_bytes(lan_netif.hwaddr, 6);
-            case MP_QSTR_mtu:
-                return MP_OBJ_NEW_SMALL_INT(lan_netif.mtu);
-            case MP_QSTR_hostname:
-                return mp_obj_new_str_from_cstr(mod_network_hostname_data);
-            default:
-                mp_raise_ValueError(MP_ERROR_TEXT("unknown config param"));
-        }
-    }
-    if (n_args != 1) {
-        mp_raise_TypeError(MP_ERROR_TEXT("can't specify pos and kw args"));
-    }
-    for (size_t i = 0; i < kwargs->alloc; ++i) {
-        if (!mp_map_slot_is_filled(kwargs, i)) {
-            continue;
-        }
-        mp_map_elem_t *e = &kwargs->table[i];
-        switch (mp_obj_str_get_qstr(e->key)) {
-            case MP_QSTR_mac: {
-                mp_buffer_info_t buf;
-                mp_get_buffer_raise(e->value, &buf, MP_BUFFER_READ);
-                if (buf.len != 6) {
-                    mp_raise_ValueError(MP_ERROR_TEXT("mac must be 6 bytes"));
-                }
-                MICROPY_PY_LWIP_ENTER
-                memcpy(lan_netif.hwaddr, buf.buf, 6);
-                MICROPY_PY_LWIP_EXIT
-                break;
-            }
-            case MP_QSTR_mtu: {
-                mp_int_t mtu = mp_obj_get_int(e->value);
-                if (mtu < 576 || mtu > lan_nic.mtu) {
-                    mp_raise_ValueError(MP_ERROR_TEXT("mtu out of range"));
-                }
-                lan_netif.mtu = mtu;
-                break;
-            }
-            default:
-                mp_raise_ValueError(MP_ERROR_TEXT("unknown config param"));
-        }
-    }
-    return mp_const_none;
-}
-static MP_DEFINE_CONST_FUN_OBJ_KW(network_lan_config_obj, 1, network_lan_config);
-
-static const mp_rom_map_elem_t network_lan_locals_dict_table[] = {
-    { MP_ROM_QSTR(MP_QSTR_active), MP_ROM_PTR(&network_lan_active_obj) },
-    { MP_ROM_QSTR(MP_QSTR_isconnected), MP_ROM_PTR(&network_lan_isconnected_obj) },
-    { MP_ROM_QSTR(MP_QSTR_ifconfig), MP_ROM_PTR(&network_lan_ifconfig_obj) },
-    { MP_ROM_QSTR(MP_QSTR_ipconfig), MP_ROM_PTR(&network_lan_ipconfig_obj) },
-    { MP_ROM_QSTR(MP_QSTR_status), MP_ROM_PTR(&network_lan_status_obj) },
-    { MP_ROM_QSTR(MP_QSTR_config), MP_ROM_PTR(&network_lan_config_obj) },
-};
-static MP_DEFINE_CONST_DICT(network_lan_locals_dict, network_lan_locals_dict_table);
-
-MP_DEFINE_CONST_OBJ_TYPE(
-    network_lan_type,
-    MP_QSTR_LAN,
-    MP_TYPE_FLAG_NONE,
-    make_new, network_lan_make_new,
-    print, network_lan_print,
-    locals_dict, &network_lan_locals_dict
-    );

@@ -17,6 +17,8 @@ void network_lan_poll(void);
 bool network_lan_take_worked(void);
 // The driver instance (its config, counters), NULL without a device.
 virtio_net_t *network_lan_nic(void);
+// lwIP's netif for it (there even without a device; down then).
+struct netif *network_lan_netif(void);
 // Whether lwIP sees ICMP echo requests (and so answers pings).
 void network_lan_set_icmp_echo(bool on);
 bool network_lan_icmp_echo(void);
