@@ -153,6 +153,14 @@ class Console:
         first_nl = text.find("\r\n")
         return text[first_nl + 2:] if first_nl >= 0 else ""
 
+    def soft_reset(self, timeout=20):
+        """Ctrl-D at the friendly REPL: MicroPython's soft reset (boot.py and
+        main.py run again, files stay); what it printed up to the next prompt."""
+        if self.in_raw:
+            self.exit_raw()
+        self.write(b"\x04")
+        return self.wait_prompt(timeout).decode(errors="replace")
+
     # The raw REPL (what pyboard.py and mpremote use).
 
     def enter_raw(self, timeout=10):

@@ -22,6 +22,8 @@
 #include "heap_areas.h"
 #include "net_raw.h"
 #include "network_lan.h"
+#include "ram_disk.h"
+#include "romfs_flash.h"
 #include "rtc_pl031.h"
 #include "timer.h"
 #include "uart_pl011.h"
@@ -107,6 +109,7 @@ static void virt_devices_init(const void *dtb) {
     timer_init();
     uart_enable_rx_irq(dt_irq("arm,pl011", VIRT_UART_IRQ_DEFAULT));
     rtc_init(dt_reg("arm,pl031", 0, 0));
+    romfs_flash_init();
 }
 
 void virt_main(const void *dtb) {
@@ -114,6 +117,12 @@ void virt_main(const void *dtb) {
     uint8_t *heap_end = (uint8_t *)(dt_ram_end((uintptr_t)dtb) & ~0xfu);
     cpu_irq_enable();
     virt_disks_init();
+    if (virt_disk_count() == 0) {
+        // No disk: the RAM filesystem's region comes off the top of the heap.
+        size_t ram_disk_size = ram_disk_size_for(heap_end - _heap_start);
+        heap_end -= ram_disk_size;
+        ram_disk_init(heap_end, ram_disk_size);
+    }
     network_lan_boot();
 
     for (;;) {
@@ -127,6 +136,9 @@ void virt_main(const void *dtb) {
         mp_obj_list_append(mp_sys_path, MP_OBJ_NEW_QSTR(MP_QSTR__slash_lib));
         readline_init0();
         mod_network_init();
+        if (ram_disk_present()) {
+            ram_disk_mount_root();
+        }
 
         // The port's own set-up (the first disk at /, network from the boot
         // arguments), then the user's. Without a NIC or a disk _boot.py has

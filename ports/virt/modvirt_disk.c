@@ -7,6 +7,7 @@
 #include "py/runtime.h"
 #include "extmod/vfs.h"
 
+#include "ram_disk.h"
 #include "virtio_blk.h"
 #include "virt_disks.h"
 
@@ -189,6 +190,7 @@ static const mp_rom_map_elem_t virt_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_virt) },
     { MP_ROM_QSTR(MP_QSTR_Disk), MP_ROM_PTR(&virt_disk_type) },
     { MP_ROM_QSTR(MP_QSTR_disk_count), MP_ROM_PTR(&virt_disk_count_obj) },
+    { MP_ROM_QSTR(MP_QSTR_RAMDisk), MP_ROM_PTR(&virt_ram_disk_type) },
 };
 static MP_DEFINE_CONST_DICT(virt_module_globals, virt_module_globals_table);
 

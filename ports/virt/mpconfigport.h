@@ -52,6 +52,9 @@
 #define MICROPY_FATFS_RPATH                 (2)
 #define MICROPY_FATFS_MAX_SS                (4096)
 #define MICROPY_PY_OS_SYNC                  (1)
+// ROMFS (vfs.VfsRom, vfs.rom_ioctl) from the second flash bank, at /rom.
+#define MICROPY_VFS_ROM                     (1)
+#define MICROPY_VFS_ROM_IOCTL               (1)
 
 // Modules.
 #define MICROPY_PY_SYS_PLATFORM             "virt"
