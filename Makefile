@@ -3,8 +3,9 @@
 #   make            build build/$(BOARD)/firmware.elf
 #   make run        set up, build and boot to the REPL, with user networking
 #   make test       set up, build and run every test
-#   make bench      boot, network and virtmp benchmarks (figures on stdout and
-#                   in build/bench.json, bench_net.json, bench_virtmp.json)
+#   make bench      boot, network, virtmp and storage benchmarks (figures on
+#                   stdout and in build/bench.json, bench_net.json,
+#                   bench_virtmp.json, bench_storage.json)
 #
 # MICROPY_TOP=... and LWIP_DIR=... use your own checkouts instead of the
 # Debian source packages fetched into deps/.
@@ -40,7 +41,9 @@ FWD ?= $(or $(APP_FWD),tcp:$(HOSTFWD_PORT))
 # boot). DISK=other.img picks another; `make clean` deletes build/disk.img.
 DISK ?= $(TOPDIR)/build/disk.img
 DISK_SIZE ?= 64M
+# ROMFS=dir (or an image) is mounted at /rom, from QEMU's second flash bank.
 VIRTMP_RUN = PYTHONPATH=$(TOPDIR)/host python3 -m virtmp run --board $(BOARD) --firmware $(FIRMWARE) --disk $(DISK) \
+	$(if $(ROMFS),--romfs $(abspath $(ROMFS))) \
 	--mem $(QEMU_MEM) $(addprefix --fwd ,$(FWD)) $(if $(filter legacy,$(VIRTIO_TRANSPORT)),--legacy) \
 	$(if $(QEMU_EXTRA),-- $(QEMU_EXTRA))
 
@@ -78,6 +81,7 @@ bench: setup-test firmware
 	$(PYTHON) tests/bench_boot.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench.json
 	$(PYTHON) tests/bench_net.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_net.json
 	$(PYTHON) tests/bench_virtmp.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_virtmp.json
+	$(PYTHON) tests/bench_storage.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_storage.json
 
 clean:
 	rm -rf build

@@ -4,6 +4,7 @@
                (or on a pty for mpremote)
   virtmp test  run MicroPython test files, each in a fresh guest
   virtmp disk  make, list and extract disk images (virtmp disk make|ls|extract)
+  virtmp romfs make a ROMFS image of a folder, for --romfs
 """
 
 import argparse
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from . import config, disk, runner
+from . import config, disk, romfs, runner
 from .guest import Guest
 from .net import Slirp, parse_forward
 
@@ -29,6 +30,9 @@ def _guest_args(p):
     p.add_argument("--disk", action="append", default=[], metavar="IMG",
                    help="a raw disk image as a virtio-blk disk (the first is virt.Disk(0) in the guest); repeatable; "
                         "make one with `virtmp disk make`")
+    p.add_argument("--romfs", default=None, metavar="IMG|DIR",
+                   help="a ROMFS image (virtmp romfs, mpremote romfs build), or a folder to make one of: "
+                        "the guest's /rom, from QEMU's second flash bank")
 
 
 def _fwd(same_port):
@@ -89,13 +93,22 @@ def parser():
                           description="Copy everything in an image into the host folder DIR (made if missing).")
     ext.add_argument("image", metavar="IMG")
     ext.add_argument("dest", metavar="DIR")
+
+    rom = sub.add_parser("romfs", help="make a ROMFS image of a folder",
+                         description="Make a ROMFS image (MicroPython's vfs.VfsRom, the format of `mpremote "
+                                     "romfs build`) of FOLDER's files and folders, each .py compiled to .mpy "
+                                     "with mpy-cross (MICROPY_MPYCROSS, the checkout's, or on PATH). Boot it "
+                                     "with --romfs IMG: the guest mounts it at /rom, /rom and /rom/lib on sys.path.")
+    rom.add_argument("folder", metavar="FOLDER")
+    rom.add_argument("image", metavar="IMG")
+    rom.add_argument("--no-mpy", action="store_true", help="keep .py files as they are")
     return ap
 
 
 def _options(a, net):
     return dict(board=a.board, firmware=a.firmware, mem=a.mem, append=a.append,
                 transport="legacy" if a.legacy else "modern", net=None if a.no_net else net,
-                disk=list(a.disk) or None)
+                disk=list(a.disk) or None, romfs=a.romfs)
 
 
 def cmd_run(a):
@@ -117,6 +130,7 @@ def cmd_run(a):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            g.stop()  # its files (the ROMFS flash bank)
     g.start(wait_prompt=False)
     try:
         g.detach()
@@ -183,11 +197,23 @@ def cmd_disk(a):
     return 0
 
 
+def cmd_romfs(a):
+    try:
+        data = romfs.build_romfs(a.folder, mpy=not a.no_mpy)
+    except romfs.RomfsError as e:
+        print(e, file=sys.stderr)
+        return 2
+    with open(a.image, "wb") as f:
+        f.write(data)
+    print("virtmp: made %s (ROMFS, %d bytes, from %s)" % (a.image, len(data), a.folder))
+    return 0
+
+
 def main(argv=None):
     a = parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "test": cmd_test, "disk": cmd_disk}[a.command](a)
-    except config.SetupError as e:
+        return {"run": cmd_run, "test": cmd_test, "disk": cmd_disk, "romfs": cmd_romfs}[a.command](a)
+    except (config.SetupError, romfs.RomfsError, disk.DiskError) as e:
         print(e, file=sys.stderr)
         return 2
     except KeyboardInterrupt:

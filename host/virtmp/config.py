@@ -22,6 +22,8 @@ BOARDS = {
         "qemu": "qemu-system-arm",
         "machine": ["-M", "virt", "-cpu", "cortex-a15"],
         "package": "qemu-system-arm",
+        # QEMU virt's second CFI flash bank, where the guest finds ROMFS.
+        "flash_bank_size": 64 * 1024 * 1024,
     },
 }
 

@@ -30,6 +30,7 @@ from .console import PROMPT, Console, GuestError
 from .disk import as_disks, check_disks
 from .imports import mount_program
 from .net import Nic, Slirp
+from .romfs import flash_file as romfs_flash_file
 
 SEMIHOSTING = ["-semihosting-config", "enable=on,target=native"]
 TRANSPORTS = ("modern", "legacy")
@@ -108,6 +109,8 @@ class Guest(Console):
     net        None (no NIC), "user" or a NIC from virtmp.net, or a list of them
     disk       None, a raw disk image's path, a virtmp.DiskImage(path, readonly=True),
                or a list of them: virtio-blk disks (virt.Disk(0), virt.Disk(1), ... in the guest)
+    romfs      None, a ROMFS image (mpremote romfs build, virtmp romfs), its bytes, or a
+               folder to build one from: mounted at /rom from the second flash bank
     transport  "modern" or "legacy" virtio-mmio (NICs and disks)
     semihosting  the guest's sys.exit(n) in a frozen main.py ends QEMU with n
     qemu_args  more QEMU arguments
@@ -116,7 +119,7 @@ class Guest(Console):
     """
 
     def __init__(self, board=None, firmware=None, mem=None, append=None, net=None, transport="modern",
-                 semihosting=True, qemu_args=(), prefix=(), boot_timeout=20, disk=None):
+                 semihosting=True, qemu_args=(), prefix=(), boot_timeout=20, disk=None, romfs=None):
         super().__init__()
         self.board = board or config.default_board()
         self.firmware = config.find_firmware(firmware, self.board)
@@ -128,6 +131,8 @@ class Guest(Console):
         self.nics = _as_nics(net)
         self.disks = as_disks(disk)
         check_disks(self.disks)
+        self.romfs = romfs
+        self._romfs_dir = None
         self.transport = transport
         self.semihosting = semihosting
         self.qemu_args = list(qemu_args)
@@ -164,7 +169,18 @@ class Guest(Console):
         # lowest: the devices go in reverse, so disk 0 is the firmware's first.
         for i in reversed(range(len(self.disks))):
             cmd += ["-device", "virtio-blk-device,drive=d%d" % i]
+        if self.romfs is not None:
+            cmd += ["-drive", "if=pflash,unit=1,format=raw,readonly=on,file=%s" % self._romfs_flash().replace(",", ",,")]
         return prefix + cmd + self.qemu_args
+
+    def _romfs_flash(self):
+        """The padded flash-bank file of self.romfs, made once per guest."""
+        if self._romfs_dir is None:
+            self._romfs_dir = tempfile.mkdtemp(prefix="%s%d-romfs-" % (TMP_PREFIX, os.getpid()), dir="/tmp")
+        path = os.path.join(self._romfs_dir, "romfs-flash.img")
+        if not os.path.exists(path):
+            romfs_flash_file(self.romfs, config.board_info(self.board)["flash_bank_size"], self._romfs_dir)
+        return path
 
     @property
     def monitor_path(self):
@@ -256,9 +272,10 @@ class Guest(Console):
                 self.proc.wait(timeout=10)
         with _live_lock:
             _live.discard(self)
-        if self.tmpdir:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-            self.tmpdir = None
+        for attr in ("tmpdir", "_romfs_dir"):
+            if getattr(self, attr):
+                shutil.rmtree(getattr(self, attr), ignore_errors=True)
+                setattr(self, attr, None)
 
     def __enter__(self):
         return self.start() if self.proc is None else self
