@@ -173,7 +173,25 @@ def detect(path):
         return "fat"
     if head and head.count(0) == len(head):
         return "blank"
+    if _lfs_mounts(path):
+        return "lfs2"
     return "unknown"
+
+
+def _lfs_mounts(path):
+    """Whether littlefs mounts the image. Its superblock entry is not always
+    in blocks 0 and 1: once the root directory outgrows them, littlefs may
+    leave only a tail pointer there and the entry further down the chain."""
+    try:
+        littlefs = _littlefs()
+    except DiskError:
+        return False
+    with open(path, "rb") as fh:
+        try:
+            _lfs_open(path, fh).unmount()
+        except (DiskError, littlefs.LittleFSError):
+            return False
+    return True
 
 
 def fat_type(path):
@@ -272,7 +290,8 @@ def _lfs_open(path, fh):
     littlefs = _littlefs()
     head = fh.read(BLANK_PROBE)
     bs = _lfs_block_size(head)
-    sizes = [bs] + [s for s in (BLOCK_SIZE, 512, 1024, 2048, 8192, 16384, 32768) if s != bs]
+    sizes = [s for s in (bs, BLOCK_SIZE, 512, 1024, 2048, 8192, 16384, 32768) if s]
+    sizes = sorted(set(sizes), key=sizes.index)
     for block_size in sizes:
         cfg = _lfs_config(0)  # block_count 0: the superblock's
         cfg["block_size"] = block_size
