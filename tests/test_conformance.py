@@ -175,12 +175,30 @@ def firmware_snapshot():
     return _snapshot[0]
 
 
-def qemu_command(mem, token):
+# The files the import, io and unicode tests import or open next to
+# themselves: run-tests.py runs each test in the guest's working directory,
+# /, so they go at the top of a littlefs2 disk (import/'s modules and
+# packages, io/data and unicode/data as /data), as a board's filesystem
+# would hold them after `mpremote cp`.
+FS_TEST_FILES = [("import", ""), ("io/data", "data"), ("unicode/data", "data")]
+
+
+def files_disk(result_dir):
+    """A fresh disk image with FS_TEST_FILES for one part's guest."""
+    stage = os.path.join(result_dir, "fs")
+    shutil.rmtree(stage, ignore_errors=True)
+    for src, dest in FS_TEST_FILES:
+        shutil.copytree(os.path.join(TESTS_DIR, src), os.path.join(stage, dest), dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.exp", "*.out"))
+    return virtmp.make_image(os.path.join(result_dir, "disk.img"), "4M", source=stage, fs="lfs2")
+
+
+def qemu_command(mem, token, disk=None):
     """virtmp's QEMU command line for a guest without a NIC, as one string
     for run-tests.py's execpty target (QEMU prints its serial pty)."""
     firmware = firmware_snapshot()
     guest = virtmp.Guest(board=BOARD, firmware=firmware, mem=mem, net=None, semihosting=True,
-                         qemu_args=["-name", token])
+                         qemu_args=["-name", token], disk=disk)
     cmd = guest.command(serial="pty")
     if " " in guest.firmware:  # run-tests.py splits the command on spaces
         cmd[cmd.index(guest.firmware)] = os.path.relpath(guest.firmware, TESTS_DIR)
@@ -201,7 +219,8 @@ def run_tests(part, retry=False, timeout=None):
         shutil.rmtree(result_dir, ignore_errors=True)
         os.makedirs(result_dir)
     token = "conformance-%s-%s" % (part, uuid.uuid4().hex[:12])
-    cmd = [sys.executable, "run-tests.py", "-t", "execpty:" + qemu_command(mem, token), "-r", result_dir]
+    disk = files_disk(result_dir)
+    cmd = [sys.executable, "run-tests.py", "-t", "execpty:" + qemu_command(mem, token, disk), "-r", result_dir]
     cmd += args
     for test in sorted(skips_for(part)):
         cmd += ["-e", "^%s$" % re.escape(test)]

@@ -239,6 +239,22 @@ def test_full_disk_is_enospc_and_still_mounts(virt_guest_factory, tmp_path):
     assert g.eval("open('/d/again.txt').read()") == "room again"
 
 
+@pytest.mark.parametrize("fs", ["lfs2", "fat"])
+def test_file_modes_are_enforced(virt_guest_factory, tmp_path, fs):
+    """write() to a file opened for reading (and read() of one opened for
+    writing) is EBADF and changes nothing: littlefs's own checks are asserts,
+    which MicroPython's build leaves out (ports/virt/lfs2_assert.h)."""
+    img = virtmp.make_image(tmp_path / "disk.img", "1M", fs=fs)
+    g = guest_with(virt_guest_factory, img)
+    g.exec(write_file("/f.txt", "original"))
+    for mode, code in [("r", "f.write('x')"), ("rb", "f.write(b'x')"), ("a", "f.read()"), ("w", "f.read(1)")]:
+        with pytest.raises(virtmp.GuestException, match=r"OSError"):
+            g.exec("f = open('/f.txt', %r)\ntry:\n    %s\nfinally:\n    f.close()" % (mode, code))
+        if mode == "w":
+            g.exec(write_file("/f.txt", "original"))
+    assert g.eval("open('/f.txt').read()") == "original"
+
+
 def test_two_disks(virt_guest_factory, tmp_path):
     a = virtmp.make_image(tmp_path / "a.img", "1M", fs="blank")
     b = virtmp.make_image(tmp_path / "b.img", "3M", fs="blank")
