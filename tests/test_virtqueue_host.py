@@ -10,7 +10,9 @@ tests/host/rx_merge_test.c checks which received segments (and pure ACKs) ports/
 merges, the merged frames' lengths and checksums, and ports/virt/inet_csum.c
 against a byte-by-byte sum; tests/host/virtio_blk_test.c plays a virtio-blk
 device (well-behaved, and lying about lengths, ids, status, capacity, block
-size or completion) for ports/virt/virtio_blk.c. All are built here with the host's `cc` under
+size or completion) for ports/virt/virtio_blk.c; tests/host/blk_cache_test.c
+checks the disks' read cache and write gathering (ports/virt/blk_cache.c)
+against a fake disk and a model of it. All are built here with the host's `cc` under
 AddressSanitizer and UBSan, into build/host-tests/, and each test case runs as
 its own process.
 """
@@ -85,6 +87,16 @@ VIRTIO_BLK_CASES = [
     "config_change_resizes",
 ]
 
+BLK_CACHE_CASES = [
+    "reads_fill_lines",
+    "end_of_disk",
+    "writes_are_gathered_until_flush",
+    "writes_keep_their_order",
+    "reads_see_gathered_writes",
+    "errors",
+    "random",
+]
+
 FDT_CASES = [
     "plain",
     "bootargs",
@@ -140,6 +152,8 @@ PROGRAMS = {
     # The driver against a fake device (the test file is its transport).
     "virtio_blk_test": (["tests/host/virtio_blk_test.c", "ports/virt/virtio_blk.c", "ports/virt/virtqueue.c"],
                         VIRTIO_BLK_CASES),
+    # The disks' read cache and write gathering against a fake disk.
+    "blk_cache_test": (["tests/host/blk_cache_test.c", "ports/virt/blk_cache.c"], BLK_CACHE_CASES),
 }
 
 

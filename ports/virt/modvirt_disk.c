@@ -7,6 +7,7 @@
 #include "py/runtime.h"
 #include "extmod/vfs.h"
 
+#include "blk_cache.h"
 #include "ram_disk.h"
 #include "virtio_blk.h"
 #include "virt_disks.h"
@@ -63,16 +64,34 @@ static mp_obj_t disk_make_new(const mp_obj_type_t *type, size_t n_args, size_t n
     return MP_OBJ_FROM_PTR(self);
 }
 
-// Bytes at any byte address: whole sectors go straight to the caller's
-// buffer, a partial first or last sector through a bounce sector (a write
-// reads it first).
+static int disk_io(void *dev, uint64_t addr, void *buf, size_t len, bool write) {
+    return write ? virtio_blk_write(dev, addr, buf, len) : virtio_blk_read(dev, addr, buf, len);
+}
+
+static int disk_sectors(virtio_blk_t *blk, uint64_t addr, uint8_t *buf, size_t len, bool write) {
+    // What the device would refuse is refused now, not when the gathered
+    // writes go out.
+    if (!blk->ready) {
+        return -VIRTIO_BLK_ENODEV;
+    }
+    if (write && blk->read_only) {
+        return -VIRTIO_BLK_EROFS;
+    }
+    uint64_t capacity = blk->capacity * VIRTIO_BLK_SECTOR_SIZE;
+    return write ? blk_cache_write(blk, capacity, disk_io, addr, buf, len)
+        : blk_cache_read(blk, capacity, disk_io, addr, buf, len);
+}
+
+// Bytes at any byte address, through the read cache: whole sectors go
+// straight to (or from) the caller's buffer, a partial first or last sector
+// through a bounce sector (a write reads it first).
 static int disk_rw(virtio_blk_t *blk, uint64_t addr, uint8_t *buf, size_t len, bool write) {
     static uint8_t bounce[VIRTIO_BLK_SECTOR_SIZE] __attribute__((aligned(8)));
     while (len > 0) {
         uint32_t in_sector = addr % VIRTIO_BLK_SECTOR_SIZE;
         if (in_sector == 0 && len >= VIRTIO_BLK_SECTOR_SIZE) {
             size_t n = len & ~(size_t)(VIRTIO_BLK_SECTOR_SIZE - 1);
-            int err = write ? virtio_blk_write(blk, addr, buf, n) : virtio_blk_read(blk, addr, buf, n);
+            int err = disk_sectors(blk, addr, buf, n, write);
             if (err) {
                 return err;
             }
@@ -81,10 +100,10 @@ static int disk_rw(virtio_blk_t *blk, uint64_t addr, uint8_t *buf, size_t len, b
         }
         uint64_t base = addr - in_sector;
         size_t n = VIRTIO_BLK_SECTOR_SIZE - in_sector < len ? VIRTIO_BLK_SECTOR_SIZE - in_sector : len;
-        int err = virtio_blk_read(blk, base, bounce, VIRTIO_BLK_SECTOR_SIZE);
+        int err = disk_sectors(blk, base, bounce, VIRTIO_BLK_SECTOR_SIZE, false);
         if (err == 0 && write) {
             memcpy(bounce + in_sector, buf, n);
-            err = virtio_blk_write(blk, base, bounce, VIRTIO_BLK_SECTOR_SIZE);
+            err = disk_sectors(blk, base, bounce, VIRTIO_BLK_SECTOR_SIZE, true);
         } else if (err == 0) {
             memcpy(buf, bounce + in_sector, n);
         }
@@ -127,8 +146,11 @@ static mp_obj_t disk_ioctl(mp_obj_t self_in, mp_obj_t op_in, mp_obj_t arg_in) {
         case MP_BLOCKDEV_IOCTL_INIT:
             return MP_OBJ_NEW_SMALL_INT(self->blk->ready ? 0 : -MP_ENODEV);
         case MP_BLOCKDEV_IOCTL_DEINIT:
-        case MP_BLOCKDEV_IOCTL_SYNC:
-            return MP_OBJ_NEW_SMALL_INT(virtio_blk_flush(self->blk));
+        case MP_BLOCKDEV_IOCTL_SYNC: {
+            // The gathered writes, then the device's own cache (FLUSH).
+            int err = blk_cache_flush(self->blk, disk_io);
+            return MP_OBJ_NEW_SMALL_INT(err ? err : virtio_blk_flush(self->blk));
+        }
         case MP_BLOCKDEV_IOCTL_BLOCK_COUNT:
             return mp_obj_new_int_from_ull(self->blk->capacity * VIRTIO_BLK_SECTOR_SIZE / self->block_size);
         case MP_BLOCKDEV_IOCTL_BLOCK_SIZE:
@@ -161,6 +183,9 @@ static mp_obj_t disk_info(mp_obj_t self_in) {
     store_int(d, MP_QSTR_flushes, blk->stats.flushes);
     store_int(d, MP_QSTR_io_errors, blk->stats.io_errors);
     store_int(d, MP_QSTR_irqs, blk->stats.irqs);
+    // The read cache is shared by the disks: its counters are of them all.
+    store_int(d, MP_QSTR_cache_hits, blk_cache_stats.hits);
+    store_int(d, MP_QSTR_cache_misses, blk_cache_stats.misses);
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(disk_info_obj, disk_info);
