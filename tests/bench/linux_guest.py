@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""A Linux guest for the networking benchmark: Debian's armhf kernel and
-busybox-static, booted on the same QEMU machine as the firmware.
+"""A Linux guest for the networking and storage benchmarks: Debian's armhf
+kernel and busybox-static, booted on the same QEMU machine as the firmware.
 
 fetch() downloads the Debian packages with `apt-get download` (armhf, so
 dpkg must know that architecture: it is added when running as root) and
 unpacks them with dpkg-deb into build/linux-guest/root; a later call finds
 them there and downloads nothing. build_initramfs() writes a gzipped cpio
-(newc) archive with busybox, the virtio-net modules and an /init script.
+(newc) archive with busybox, the modules (virtio-net's, or virtio-blk's
+and vfat's) and an /init script.
 
     tests/bench/linux_guest.py [--cache build/linux-guest]
 
@@ -36,6 +37,16 @@ MODULES = (
     "kernel/drivers/net/net_failover.ko",
     "kernel/drivers/virtio/virtio_mmio.ko",
     "kernel/drivers/net/virtio_net.ko",
+)
+# The storage benchmark's: virtio-blk and vfat (with the code pages FAT's
+# defaults name), also modules in this kernel.
+BLOCK_MODULES = (
+    "kernel/drivers/virtio/virtio_mmio.ko",
+    "kernel/drivers/block/virtio_blk.ko",
+    "kernel/fs/fat/fat.ko",
+    "kernel/fs/fat/vfat.ko",
+    "kernel/fs/nls/nls_cp437.ko",
+    "kernel/fs/nls/nls_ascii.ko",
 )
 
 
@@ -68,7 +79,13 @@ class LinuxGuest:
     # Fetching and unpacking.
 
     def ready(self):
-        return os.path.exists(self.stamp)
+        if not os.path.exists(self.stamp):
+            return False
+        try:
+            self.modules(MODULES + BLOCK_MODULES)  # a cache from before BLOCK_MODULES lacks them
+        except FetchError:
+            return False
+        return True
 
     def fetch(self, log=print):
         """Download and unpack the packages unless already done."""
@@ -100,7 +117,7 @@ class LinuxGuest:
                 raise FetchError("dpkg-deb -x %s failed: %s" % (os.path.basename(deb), _last_error(out)))
         full = LinuxGuest.__new__(LinuxGuest)
         full.root = unpack
-        keep = [full.kernel(), full.busybox()] + full.modules()  # each raises if missing
+        keep = [full.kernel(), full.busybox()] + full.modules(MODULES + BLOCK_MODULES)  # each raises if missing
         keep += [os.path.join(unpack, "boot", "config-" + full.version())]
         shutil.rmtree(self.root, ignore_errors=True)
         for path in keep:
@@ -164,10 +181,10 @@ class LinuxGuest:
             raise FetchError("no busybox in %s" % self.root)
         return path
 
-    def modules(self):
+    def modules(self, rels=MODULES):
         base = os.path.join(self.root, "lib", "modules", self.version())
         paths = []
-        for rel in MODULES:
+        for rel in rels:
             for ext in ("", ".xz"):
                 if os.path.exists(os.path.join(base, rel + ext)):
                     paths.append(os.path.join(base, rel + ext))
@@ -178,16 +195,16 @@ class LinuxGuest:
 
     # The initramfs.
 
-    def build_initramfs(self, init_script, files=None, out_dir=None):
+    def build_initramfs(self, init_script, files=None, out_dir=None, modules=MODULES):
         """A gzipped newc cpio with /init, busybox, the modules (in /lib/net,
-        named like MODULES, decompressed) and files {path: text}; cached by content."""
+        named as in modules, decompressed) and files {path: text}; cached by content."""
         entries = {
             "dev": None, "proc": None, "sys": None, "tmp": None, "etc": None, "bin": None,
             "lib": None, "lib/net": None, "svc": None, "root": None,
             "bin/busybox": (0o755, _read(self.busybox())),
             "init": (0o755, init_script.encode()),
         }
-        for path in self.modules():
+        for path in self.modules(modules):
             data = _read(path)
             name = os.path.basename(path)
             if name.endswith(".xz"):
