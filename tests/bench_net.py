@@ -183,13 +183,7 @@ bench_serve()
 # Linux's side: busybox. nc -e puts the accepted socket on the program's
 # stdin/stdout, so dd and cat move the data without nc copying it.
 
-LINUX_INIT = r'''#!/bin/busybox sh
-/bin/busybox mount -t proc proc /proc
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-for m in failover net_failover virtio_mmio virtio_net; do
+LINUX_INIT = linux_guest.INIT_PREAMBLE + r'''for m in failover net_failover virtio_mmio virtio_net; do
     insmod /lib/net/$m.ko || echo "bench: insmod $m failed"
 done
 ifconfig lo 127.0.0.1 up

@@ -85,13 +85,7 @@ def _bench(runs):
         os.sync()
 """ % {"chunk": CHUNK, "count": FILE_SIZE // CHUNK, "small_files": SMALL_FILES, "small_size": SMALL_SIZE}
 
-LINUX_INIT = r'''#!/bin/busybox sh
-/bin/busybox mount -t proc proc /proc
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-for m in virtio_mmio virtio_blk fat vfat nls_cp437 nls_ascii; do
+LINUX_INIT = linux_guest.INIT_PREAMBLE + r'''for m in virtio_mmio virtio_blk fat vfat nls_cp437 nls_ascii; do
     insmod /lib/net/$m.ko || echo "bench: insmod $m failed"
 done
 i=0

@@ -50,6 +50,17 @@ BLOCK_MODULES = (
 )
 
 
+# The start of every benchmark's /init: busybox's applets on PATH, /proc,
+# /sys and /dev mounted.
+INIT_PREAMBLE = r'''#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+'''
+
+
 class FetchError(Exception):
     pass
 
