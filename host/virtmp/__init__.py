@@ -15,8 +15,8 @@ from .romfs import RomfsError, build_romfs
 __version__ = "0.1.0"
 
 __all__ = [
-    "BOARDS", "Dgram", "build_romfs", "DiskError", "DiskImage", "Guest", "GuestError", "GuestException", "HostTask", "L2Link",
-    "Netdev", "RomfsError", "Segment", "SetupError", "Slirp", "TRANSPORTS", "Tap", "TapNamespace", "VirtmpError", "detect",
+    "BOARDS", "Dgram", "DiskError", "DiskImage", "Guest", "GuestError", "GuestException", "HostTask", "L2Link",
+    "Netdev", "RomfsError", "Segment", "SetupError", "Slirp", "TRANSPORTS", "Tap", "TapNamespace", "VirtmpError", "build_romfs", "detect",
     "extract_image", "find_firmware", "find_qemu", "free_port", "host_listener", "list_image", "make_image",
     "parse_forward",
 ]

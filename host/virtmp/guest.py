@@ -176,11 +176,15 @@ class Guest(Console):
     def _romfs_flash(self):
         """The padded flash-bank file of self.romfs, made once per guest."""
         if self._romfs_dir is None:
-            self._romfs_dir = tempfile.mkdtemp(prefix="%s%d-romfs-" % (TMP_PREFIX, os.getpid()), dir="/tmp")
-        path = os.path.join(self._romfs_dir, "romfs-flash.img")
-        if not os.path.exists(path):
-            romfs_flash_file(self.romfs, config.board_info(self.board)["flash_bank_size"], self._romfs_dir)
-        return path
+            where = tempfile.mkdtemp(prefix="%s%d-romfs-" % (TMP_PREFIX, os.getpid()), dir="/tmp")
+            try:
+                self._romfs_path = romfs_flash_file(self.romfs, config.board_info(self.board)["flash_bank_size"],
+                                                    where)
+            except BaseException:
+                shutil.rmtree(where, ignore_errors=True)
+                raise
+            self._romfs_dir = where
+        return self._romfs_path
 
     @property
     def monitor_path(self):

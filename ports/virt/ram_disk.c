@@ -137,7 +137,7 @@ static void ram_disk_mkfs(void) {
 }
 
 // What is mounted at / at boot: a stand-in that makes the littlefs2
-// filesystem at its first use (any VFS method but mount), swaps it into its
+// filesystem at its first use (any VFS method), swaps it into its
 // mount-table entry and hands the call on. Formatting and mounting littlefs
 // cost 6 ms at the first boot (QEMU translating littlefs's code), a sixth
 // of the boot to the prompt (A/B: 43.5 against 37.1 ms), which a program
@@ -174,22 +174,9 @@ static mp_obj_t ram_fs_materialise(mp_obj_t self_in) {
     return fs;
 }
 
-static mp_obj_t ram_fs_lazy_mount(mp_obj_t self_in, mp_obj_t readonly, mp_obj_t mkfs) {
-    (void)self_in;
-    (void)readonly;
-    (void)mkfs;
-    return mp_const_none; // the real mount comes at first use
-}
-static MP_DEFINE_CONST_FUN_OBJ_3(ram_fs_lazy_mount_obj, ram_fs_lazy_mount);
-
 static void ram_fs_lazy_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     if (dest[0] != MP_OBJ_NULL) {
         return; // no stores or deletes
-    }
-    if (attr == MP_QSTR_mount) {
-        dest[0] = MP_OBJ_FROM_PTR(&ram_fs_lazy_mount_obj);
-        dest[1] = self_in;
-        return;
     }
     mp_load_method_maybe(ram_fs_materialise(self_in), attr, dest);
 }
