@@ -327,3 +327,25 @@ def test_virtmp_test_ctrl_c_stops_every_guest(cases):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_boot_output_is_not_lost_when_the_pty_is_opened_late(monkeypatch):
+    """QEMU drops what the guest writes to a pty nobody holds: a guest
+    started before the host opened its pty lost its banner and start()
+    waited for a prompt that never came. The guest now waits (-S) until
+    the pty is open."""
+    import time
+    import virtmp
+    from virtmp.console import Console
+
+    def late_open(self, path, _open=Console.open_pty):
+        time.sleep(0.3)  # a busy host
+        _open(self, path)
+
+    monkeypatch.setattr(virtmp.Guest, "open_pty", late_open)
+    g = virtmp.Guest(firmware=FIRMWARE, net="user", boot_timeout=10)
+    try:
+        g.start()
+        assert "MicroPython v" in g.log and "-S" in g.cmd
+    finally:
+        g.stop()

@@ -145,9 +145,10 @@ class Guest(Console):
 
     # The command line.
 
-    def command(self, serial="pty"):
+    def command(self, serial="pty", paused=False):
+        """QEMU's argv; paused adds -S (the CPU waits for the monitor's cont)."""
         info = config.board_info(self.board)
-        cmd = [self.qemu] + info["machine"] + ["-m", self.mem, "-display", "none"]
+        cmd = [self.qemu] + info["machine"] + ["-m", self.mem, "-display", "none"] + (["-S"] if paused else [])
         cmd += ["-monitor", "unix:%s,server=on,wait=off" % self.monitor_path] if self.tmpdir else ["-monitor", "none"]
         cmd += SEMIHOSTING if self.semihosting else []
         cmd += ["-serial", serial, "-kernel", self.firmware]
@@ -219,7 +220,10 @@ class Guest(Console):
             nic.prepare()
         _remove_stale_dirs()
         self.tmpdir = tempfile.mkdtemp(prefix="%s%d-" % (TMP_PREFIX, os.getpid()), dir="/tmp")
-        self.cmd = self.command()
+        # Paused until the pty is open: QEMU drops what the guest writes to a
+        # pty nobody holds, and a lost banner left start() waiting for a
+        # prompt that never came (seen when the host was busy).
+        self.cmd = self.command(paused=True)
         self._qemu_log = os.path.join(self.tmpdir, "qemu.log")
         with open(self._qemu_log, "wb") as log, _live_lock:
             self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -232,12 +236,25 @@ class Guest(Console):
             if pty:
                 self.pty = pty
                 self.open_pty(self.pty)
+                self._resume(deadline)
                 return
             if self.proc.poll() is not None:
                 raise GuestError("QEMU exited (%d) at start: %s\ncommand: %s"
                                  % (self.proc.returncode, text.strip(), " ".join(self.cmd)))
             time.sleep(0.005)
         raise GuestError("QEMU did not open its serial pty within 10 s: %r" % self.qemu_output())
+
+    def _resume(self, deadline):
+        """The monitor's cont: the guest starts. The monitor socket is made
+        before the serial pty (its -monitor comes first)."""
+        while True:
+            try:
+                self.monitor("cont", timeout=max(0.5, deadline - time.monotonic()))
+                return
+            except OSError as e:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise GuestError("QEMU's monitor did not take cont: %s" % e) from None
+                time.sleep(0.005)
 
     def _raise_qemu_error(self, e):
         """If QEMU exited before the prompt, what QEMU said (a drive it could
