@@ -236,7 +236,10 @@ class Guest(Console):
             if pty:
                 self.pty = pty
                 self.open_pty(self.pty)
-                self._resume(deadline)
+                try:
+                    self._resume(deadline)
+                except GuestError as e:
+                    self._raise_qemu_error(e)  # QEMU exited at start: what it said
                 return
             if self.proc.poll() is not None:
                 raise GuestError("QEMU exited (%d) at start: %s\ncommand: %s"
