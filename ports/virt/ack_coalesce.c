@@ -18,6 +18,7 @@ static uint32_t be32(const uint8_t *p) {
 typedef struct {
     const uint8_t *ip;
     const uint8_t *tcp;
+    size_t frame_len; // Ethernet header + the IP total length: what is copied
     bool pure_ack;
 } tcp_frame_t;
 
@@ -39,6 +40,7 @@ static bool parse(const uint8_t *frame, size_t len, tcp_frame_t *t) {
     }
     t->ip = ip;
     t->tcp = tcp;
+    t->frame_len = ETH_HLEN + tot; // not len: bytes past the IP packet (padding) are not the ACK's
     t->pure_ack = tot == ihl + doff && (tcp[13] & TCP_FLAGS_MASK) == TCP_FLAG_ACK
         && ETH_HLEN + tot <= ACK_COALESCE_FRAME_MAX;
     return true;
@@ -55,12 +57,17 @@ static void send_slot(ack_coalesce_t *ac, int i, ack_coalesce_send_t send, void 
     memmove(&ac->slot[i], &ac->slot[i + 1], (ac->count - i) * sizeof(ac->slot[0]));
 }
 
-static void hold(ack_coalesce_t *ac, const uint8_t *frame, size_t len, ack_coalesce_send_t send, void *ctx) {
+// Copy a pure ACK (t.frame_len <= ACK_COALESCE_FRAME_MAX) into slot i.
+static void store(ack_coalesce_t *ac, int i, const uint8_t *frame, const tcp_frame_t *t) {
+    ac->slot[i].len = (uint16_t)t->frame_len;
+    memcpy(ac->slot[i].frame, frame, t->frame_len);
+}
+
+static void hold(ack_coalesce_t *ac, const uint8_t *frame, const tcp_frame_t *t, ack_coalesce_send_t send, void *ctx) {
     if (ac->count == ACK_COALESCE_SLOTS) {
         send_slot(ac, 0, send, ctx);
     }
-    ac->slot[ac->count].len = len;
-    memcpy(ac->slot[ac->count].frame, frame, len);
+    store(ac, ac->count, frame, t);
     ac->count++;
 }
 
@@ -83,8 +90,7 @@ bool ack_coalesce_offer(ack_coalesce_t *ac, const uint8_t *frame, size_t len, ac
         // The newer ACK replaces the held one only if it acknowledges more
         // (sequence arithmetic); otherwise both must reach the peer.
         if (t.pure_ack && (int32_t)(be32(t.tcp + 8) - be32(h.tcp + 8)) > 0) {
-            ac->slot[i].len = len;
-            memcpy(ac->slot[i].frame, frame, len);
+            store(ac, i, frame, &t);
             ac->merged++;
             return true;
         }
@@ -94,7 +100,7 @@ bool ack_coalesce_offer(ack_coalesce_t *ac, const uint8_t *frame, size_t len, ac
     if (!t.pure_ack) {
         return false;
     }
-    hold(ac, frame, len, send, ctx);
+    hold(ac, frame, &t, send, ctx);
     return true;
 }
 

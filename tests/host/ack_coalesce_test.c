@@ -144,12 +144,30 @@ static void test_not_tcp_or_malformed_passes(void) {
     CHECK_EQ_U(sent.count, 0);
 }
 
+// A pure ACK handed over with bytes behind its IP packet (Ethernet padding,
+// or a length larger than the packet) is held as the packet alone: the copy
+// is sized from its IP header, never past the slot.
+static void test_padded_ack_held_by_ip_length(void) {
+    uint8_t f[400];
+    reset();
+    size_t len = make_tcp(f, 1000, 100, 0x10, 0);
+    memset(f + len, 0xee, sizeof(f) - len);
+    CHECK(offer(f, sizeof(f))); // 400 bytes offered, 54 of them the ACK
+    size_t len2 = make_tcp(f, 1000, 200, 0x10, 0);
+    CHECK(offer(f, len2 + 300)); // replaces it, also sized from the header
+    ack_coalesce_flush(&ac, on_send, NULL);
+    CHECK_EQ_U(sent.count, 1);
+    CHECK_EQ_U(sent.len[0], len);
+    CHECK_EQ_U(sent_ack(0), 200);
+}
+
 static const test_case_t cases[] = {
     { "newer_ack_replaces", test_newer_ack_replaces },
     { "duplicate_acks_all_leave", test_duplicate_acks_all_leave },
     { "other_segments_keep_order", test_other_segments_keep_order },
     { "slots_full_sends_oldest", test_slots_full_sends_oldest },
     { "not_tcp_or_malformed_passes", test_not_tcp_or_malformed_passes },
+    { "padded_ack_held_by_ip_length", test_padded_ack_held_by_ip_length },
 };
 
 int main(int argc, char **argv) {
