@@ -10,7 +10,14 @@ tests/host/rx_merge_test.c checks which received segments (and pure ACKs) ports/
 merges, the merged frames' lengths and checksums, and ports/virt/inet_csum.c
 against a byte-by-byte sum; tests/host/virtio_blk_test.c plays a virtio-blk
 device (well-behaved, and lying about lengths, ids, status, capacity, block
-size or completion) for ports/virt/virtio_blk.c; tests/host/blk_cache_test.c
+size or completion) for ports/virt/virtio_blk.c; tests/host/virtio_net_test.c
+plays a virtio-net device (an MTU too large, no MAC, a reset that never
+completes, causes that keep coming, a receive flood, a used index that jumps)
+for ports/virt/virtio_net.c; tests/host/virtio_mmio_test.c plays the MMIO
+registers (a reset that never completes, queue maxima that are no power of
+two, causes raised again after their ACK) for ports/virt/virtio_mmio.c and
+virtio_dev.c; tests/host/ip_csum_test.c checks the IPv4/IPv6 TCP/UDP checksums
+of ports/virt/ip_csum.c; tests/host/blk_cache_test.c
 checks the disks' read cache and write gathering (ports/virt/blk_cache.c)
 against a fake disk and a model of it. All are built here with the host's `cc` under
 AddressSanitizer and UBSan, into build/host-tests/, and each test case runs as
@@ -49,6 +56,8 @@ VIRTQUEUE_CASES = [
     "unknown_used_id",
     "drain_loop_ends_after_unknown_id",
     "notify_and_irq_flags",
+    "size_pick_and_init_checks",
+    "used_index_jump_breaks_queue",
 ]
 
 HEAP_AREAS_CASES = [
@@ -66,6 +75,7 @@ ACK_COALESCE_CASES = [
     "other_segments_keep_order",
     "slots_full_sends_oldest",
     "not_tcp_or_malformed_passes",
+    "padded_ack_held_by_ip_length",
 ]
 
 RX_MERGE_CASES = [
@@ -85,6 +95,30 @@ VIRTIO_BLK_CASES = [
     "bad_config_refused",
     "no_device_and_legacy",
     "config_change_resizes",
+]
+
+VIRTIO_NET_CASES = [
+    "features_and_mac",
+    "mtu",
+    "reset_never_completes",
+    "irq_order_and_causes",
+    "rx_budget",
+    "used_index_jump",
+]
+
+VIRTIO_MMIO_CASES = [
+    "probe",
+    "modern_init_and_queue",
+    "legacy_queue",
+    "reset_bounded",
+    "isr_until_zero",
+    "config_widths",
+]
+
+IP_CSUM_CASES = [
+    "fill_verifies",
+    "udp_zero_is_ffff",
+    "left_alone",
 ]
 
 BLK_CACHE_CASES = [
@@ -107,6 +141,7 @@ FDT_CASES = [
     "prop_len_past_end",
     "cells_and_index_overflow",
     "property_placement",
+    "interrupt_parent_and_cells",
 ]
 
 
@@ -150,8 +185,17 @@ PROGRAMS = {
     "rx_merge_test": (["tests/host/rx_merge_test.c", "ports/virt/rx_merge.c", "ports/virt/inet_csum.c"],
                       RX_MERGE_CASES),
     # The driver against a fake device (the test file is its transport).
-    "virtio_blk_test": (["tests/host/virtio_blk_test.c", "ports/virt/virtio_blk.c", "ports/virt/virtqueue.c"],
+    "virtio_blk_test": (["tests/host/virtio_blk_test.c", "ports/virt/virtio_blk.c", "ports/virt/virtio_dev.c",
+                         "ports/virt/virtqueue.c"],
                         VIRTIO_BLK_CASES),
+    # The NIC driver through the transport interface, the test file its fake device.
+    "virtio_net_test": (["tests/host/virtio_net_test.c", "ports/virt/virtio_net.c", "ports/virt/virtio_dev.c",
+                         "ports/virt/virtqueue.c"], VIRTIO_NET_CASES),
+    # The MMIO transport and the generic init sequence against fake registers.
+    "virtio_mmio_test": (["tests/host/virtio_mmio_test.c", "ports/virt/virtio_mmio.c", "ports/virt/virtio_dev.c",
+                          "ports/virt/virtqueue.c"], VIRTIO_MMIO_CASES),
+    # TCP/UDP checksums over IPv4 and IPv6 (offload and loopback).
+    "ip_csum_test": (["tests/host/ip_csum_test.c", "ports/virt/ip_csum.c", "ports/virt/inet_csum.c"], IP_CSUM_CASES),
     # The disks' read cache and write gathering against a fake disk.
     "blk_cache_test": (["tests/host/blk_cache_test.c", "ports/virt/blk_cache.c"], BLK_CACHE_CASES),
 }
@@ -198,7 +242,7 @@ def _dump_dtb(path, append=None):
 @pytest.fixture(scope="module")
 def fdt_cmd():
     prog = _compile("fdt_test", [os.path.join(HOST, "fdt_test.c"), os.path.join(HOST, "fdt_walk.c"),
-                                  os.path.join(PORT, "fdt.c")])
+                                  os.path.join(PORT, "fdt.c"), os.path.join(PORT, "gic.c")])
     plain = os.path.join(BUILD, "virt-plain.dtb")
     args = os.path.join(BUILD, "virt-bootargs.dtb")
     _dump_dtb(plain)

@@ -398,22 +398,97 @@ bool fdt_get_reg(int node, int index, uint64_t *addr, uint64_t *size) {
            && read_cells(p + 4 * fdt.address_cells, fdt.size_cells, size);
 }
 
-bool fdt_get_gic_irq(int node, int index, uint32_t *irq) {
-    // The GIC binding: <type number flags>, type 0 = SPI, 1 = PPI.
+// The node whose subtree holds `node` directly, by walking from the root
+// with a stack of open nodes; FDT_NODE_NONE for the root or a bad handle.
+#define FDT_MAX_DEPTH (16)
+
+int fdt_parent(int node) {
+    if (fdt.structs == NULL || node <= 0) {
+        return FDT_NODE_NONE;
+    }
+    int open[FDT_MAX_DEPTH];
+    int depth = 0;
+    for (uint32_t off = 0; off != 0 || depth == 0;) {
+        uint32_t tag = token_at(off);
+        if (tag == FDT_BEGIN_NODE) {
+            if ((int)off == node) {
+                return depth > 0 ? open[depth - 1] : FDT_NODE_NONE;
+            }
+            if (depth == FDT_MAX_DEPTH) {
+                return FDT_NODE_NONE;
+            }
+            open[depth++] = (int)off;
+        } else if (tag == FDT_END_NODE) {
+            if (depth == 0 || --depth == 0) {
+                break; // past the root
+            }
+        } else if (tag == FDT_END) {
+            break;
+        }
+        off = next_token(off);
+        if (off == 0) {
+            break;
+        }
+    }
+    return FDT_NODE_NONE;
+}
+
+int fdt_find_phandle(uint32_t phandle) {
+    if (phandle == 0 || phandle == 0xffffffff) {
+        return FDT_NODE_NONE;
+    }
+    for (int node = next_node(FDT_NODE_NONE); node != FDT_NODE_NONE; node = next_node(node)) {
+        uint32_t len;
+        const uint8_t *p = fdt_get_prop(node, "phandle", &len);
+        if (p == NULL) {
+            p = fdt_get_prop(node, "linux,phandle", &len);
+        }
+        if (p != NULL && len == 4 && be32(p) == phandle) {
+            return node;
+        }
+    }
+    return FDT_NODE_NONE;
+}
+
+// A node's one-cell property, or false.
+static bool get_u32(int node, const char *name, uint32_t *out) {
     uint32_t len;
-    const uint8_t *p = fdt_get_prop(node, "interrupts", &len);
-    if (p == NULL || index < 0 || ((uint64_t)index + 1) * 12 > len) {
+    const uint8_t *p = fdt_get_prop(node, name, &len);
+    if (p == NULL || len != 4) {
         return false;
     }
-    p += index * 12;
-    uint32_t type = be32(p);
-    uint32_t num = be32(p + 4);
-    if (type == 0 && num < 988) {
-        *irq = 32 + num;
-    } else if (type == 1 && num < 16) {
-        *irq = 16 + num;
-    } else {
+    *out = be32(p);
+    return true;
+}
+
+int fdt_interrupt_parent(int node) {
+    // "interrupt-parent" on the node or its nearest ancestor that has one
+    // (the devicetree specification, 2.4.1).
+    for (int n = node, hops = 0; n != FDT_NODE_NONE && hops < FDT_MAX_DEPTH; n = fdt_parent(n), ++hops) {
+        uint32_t phandle;
+        if (get_u32(n, "interrupt-parent", &phandle)) {
+            return fdt_find_phandle(phandle);
+        }
+    }
+    return FDT_NODE_NONE;
+}
+
+bool fdt_get_interrupt(int node, int index, fdt_interrupt_t *out) {
+    int parent = fdt_interrupt_parent(node);
+    uint32_t ncells, len;
+    if (parent == FDT_NODE_NONE || !get_u32(parent, "#interrupt-cells", &ncells)
+        || ncells == 0 || ncells > FDT_MAX_INTERRUPT_CELLS) {
         return false;
+    }
+    const uint8_t *p = fdt_get_prop(node, "interrupts", &len);
+    if (p == NULL || index < 0 || ((uint64_t)index + 1) * ncells * 4 > len) {
+        return false;
+    }
+    p += (size_t)index * ncells * 4;
+    out->controller = parent;
+    out->ncells = ncells;
+    for (uint32_t i = 0; i < ncells; ++i) {
+        out->cells[i] = be32(p + 4 * i);
     }
     return true;
 }

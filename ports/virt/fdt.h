@@ -30,7 +30,24 @@ bool fdt_is_compatible(int node, const char *compatible);
 
 // The index'th (address, size) pair of "reg", for a child of the root.
 bool fdt_get_reg(int node, int index, uint64_t *addr, uint64_t *size);
-// The index'th interrupt as a GIC interrupt ID (SPI n -> 32 + n, PPI n -> 16 + n).
-bool fdt_get_gic_irq(int node, int index, uint32_t *irq);
+// The node that holds `node` (FDT_NODE_NONE for the root), the node with a
+// phandle, a node's interrupt parent (its own "interrupt-parent" or its
+// nearest ancestor's).
+int fdt_parent(int node);
+int fdt_find_phandle(uint32_t phandle);
+int fdt_interrupt_parent(int node);
+
+// One interrupt specifier: as many cells as its controller's
+// "#interrupt-cells" says (3 for the GIC, 1 for the PLIC).
+#define FDT_MAX_INTERRUPT_CELLS (4)
+typedef struct _fdt_interrupt_t {
+    int controller;
+    uint32_t ncells;
+    uint32_t cells[FDT_MAX_INTERRUPT_CELLS];
+} fdt_interrupt_t;
+
+// The index'th entry of the node's "interrupts", sized by its interrupt
+// parent's #interrupt-cells. false if absent or malformed.
+bool fdt_get_interrupt(int node, int index, fdt_interrupt_t *out);
 
 #endif // MICROPY_INCLUDED_VIRT_FDT_H

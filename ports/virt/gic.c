@@ -51,6 +51,25 @@ void gic_init(uintptr_t dist_base, uintptr_t cpu_base) {
     reg_write(gicc, GICC_CTLR, 1);
 }
 
+bool gic_is_compatible(int node) {
+    return fdt_is_compatible(node, "arm,cortex-a15-gic") || fdt_is_compatible(node, "arm,gic-400");
+}
+
+bool gic_irq_from_dt(const fdt_interrupt_t *spec, uint32_t *irq) {
+    if (spec->ncells < 2) {
+        return false;
+    }
+    uint32_t type = spec->cells[0], num = spec->cells[1];
+    if (type == 0 && num < 988) {
+        *irq = 32 + num;
+    } else if (type == 1 && num < 16) {
+        *irq = 16 + num;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 void gic_enable_irq(uint32_t irq, gic_handler_t handler, void *arg) {
     if (irq >= GIC_NUM_HANDLED || gicd == NULL) {
         return;

@@ -19,6 +19,7 @@
 #include "cpu.h"
 #include "fdt.h"
 #include "gic.h"
+#include "irq.h"
 #include "heap_areas.h"
 #include "net_raw.h"
 #include "network_lan.h"
@@ -69,7 +70,7 @@ static uintptr_t dt_reg(const char *compatible, int index, uintptr_t fallback) {
 static uint32_t dt_irq(const char *compatible, uint32_t fallback) {
     uint32_t irq;
     int node = fdt_find_compatible(FDT_NODE_NONE, compatible);
-    if (node != FDT_NODE_NONE && fdt_get_gic_irq(node, 0, &irq)) {
+    if (node != FDT_NODE_NONE && virt_irq_from_fdt(node, 0, &irq)) {
         return irq;
     }
     return fallback;

@@ -33,13 +33,15 @@ static mp_obj_t virt_net_info(void) {
         return mp_const_none;
     }
     mp_obj_t d = mp_obj_new_dict(0);
-    dict_store_int(d, MP_QSTR_version, nic->dev.version);
+    dict_store_int(d, MP_QSTR_version, nic->dev.modern ? 2 : 1);
     dict_store_int(d, MP_QSTR_irq, nic->dev.irq);
     dict_store_int(d, MP_QSTR_base, nic->dev.base);
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_device_features), mp_obj_new_int_from_ull(nic->dev.device_features));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_features), mp_obj_new_int_from_ull(nic->dev.features));
     dict_store_int(d, MP_QSTR_hdr_len, nic->hdr_len);
     dict_store_int(d, MP_QSTR_mtu, nic->mtu);
+    dict_store_int(d, MP_QSTR_tx_max_frame, nic->tx_max_frame);
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_mac_random), mp_obj_new_bool(nic->mac_random));
     dict_store_int(d, MP_QSTR_status, nic->config_status);
     dict_store_int(d, MP_QSTR_max_virtqueue_pairs, nic->max_vq_pairs);
     dict_store_int(d, MP_QSTR_rx_queue_size, nic->rxq.num);
@@ -59,6 +61,7 @@ static mp_obj_t virt_net_info(void) {
     dict_store_int(d, MP_QSTR_tx_kicks, s->tx_kicks);
     dict_store_int(d, MP_QSTR_config_changes, s->config_changes);
     dict_store_int(d, MP_QSTR_resets, s->resets);
+    dict_store_int(d, MP_QSTR_rx_budget_hits, s->rx_budget_hits);
     extern uint32_t virt_lwip_assert_count;
     dict_store_int(d, MP_QSTR_lwip_asserts, virt_lwip_assert_count);
     return d;
@@ -78,8 +81,9 @@ static mp_obj_t virt_net_tx(mp_obj_t frame_in) {
     virtio_net_t *nic = nic_or_raise();
     mp_buffer_info_t frame;
     mp_get_buffer_raise(frame_in, &frame, MP_BUFFER_READ);
-    if (frame.len < VIRTIO_NET_MIN_FRAME || frame.len > VIRTIO_NET_MAX_FRAME) {
-        mp_raise_ValueError(MP_ERROR_TEXT("frame must be 14 to 1518 bytes"));
+    if (frame.len < VIRTIO_NET_MIN_FRAME || frame.len > nic->tx_max_frame) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("frame must be %d to %d bytes (MTU + Ethernet header)"),
+            VIRTIO_NET_MIN_FRAME, nic->tx_max_frame);
     }
     virt_lwip_lock(); // the TX ring is shared with lwIP, which runs at IRQ level
     int ret = virtio_net_tx(nic, frame.buf, frame.len);

@@ -172,7 +172,7 @@ static mp_obj_t disk_info(mp_obj_t self_in) {
     virt_disk_obj_t *self = MP_OBJ_TO_PTR(self_in);
     virtio_blk_t *blk = self->blk;
     mp_obj_t d = mp_obj_new_dict(0);
-    store_int(d, MP_QSTR_version, blk->dev.version);
+    store_int(d, MP_QSTR_version, (blk->dev.modern ? 2 : 1));
     store_int(d, MP_QSTR_capacity, blk->capacity * VIRTIO_BLK_SECTOR_SIZE);
     store_int(d, MP_QSTR_sector_size, blk->blk_size);
     store_int(d, MP_QSTR_max_request, blk->max_request);

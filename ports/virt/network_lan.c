@@ -32,22 +32,22 @@
 
 #include "ack_coalesce.h"
 #include "inet_csum.h"
+#include "ip_csum.h"
 #include "rx_merge.h"
 #include "net_raw.h"
 #include "network_lan.h"
+#include "virt_random.h"
 
 #define LAN_TICK_MS (64)
 // How long a delayed ACK may wait for data to ride on (lan_arm_ack_timer).
 #define LAN_DELAYED_ACK_MS (10)
 
-// Ethernet and IPv4 constants for the checksum offload.
+// Ethernet constants for the checksum offload.
 #define ETH_HLEN (14)
 #define ETH_TYPE_IPV4 (0x0800)
 #define ETH_TYPE_IPV6 (0x86dd)
 #define ETH_TYPE_ARP (0x0806)
 #define ARP_PACKET_LEN (28)
-#define TCP_CSUM_OFFSET (16)
-#define UDP_CSUM_OFFSET (6)
 
 static virtio_net_t lan_nic;
 static struct netif lan_netif;
@@ -74,6 +74,8 @@ static struct pbuf *lan_merge_pbuf;
 // The newest pure ACK of the batch so far (rx_merge_ack_supersedes).
 static uint8_t lan_held_ack[RX_MERGE_ACK_LEN];
 static bool lan_ack_held;
+
+static void lan_loop_fill_csums(void);
 
 virtio_net_t *network_lan_nic(void) {
     return lan_present ? &lan_nic : NULL;
@@ -142,6 +144,7 @@ static void lan_deferred_work(void) {
     // Every unlock comes here (modlwip locks once per segment read): look
     // before polling.
     for (int i = 0; i < 4 && lan_loop_pending(); ++i) {
+        lan_loop_fill_csums();
         netif_poll_all();
     }
     for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL;) {
@@ -180,60 +183,63 @@ u32_t sys_now(void) {
 }
 
 uint32_t virt_lwip_rand(void) {
-    // xorshift32, stirred by the free-running counter.
-    static uint32_t x = 2463534242u;
-    x ^= (uint32_t)mp_hal_ticks_cpu();
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return x;
+    return virt_random_u32();
 }
 
-// For an IPv4 TCP/UDP frame, put the pseudo-header sum in its checksum field
-// and ask the device to finish it. Other frames already carry full checksums.
+// Checksum offload (VIRTIO_NET_F_CSUM): lwIP leaves TCP checksums of this
+// netif to the device, IPv4 and IPv6 alike; UDP ones it computes itself,
+// since a datagram lwIP fragments is summed whole before it is split and no
+// single frame could carry the offload. For a TCP frame, put the
+// pseudo-header sum in its checksum field and ask the device to finish it.
+// Anything else already carries full checksums.
 static void lan_tx_offload(virtio_net_t *nic, uint8_t *hdr, uint8_t *frame, size_t len) {
-    if (len < ETH_HLEN + 20 || (frame[12] << 8 | frame[13]) != ETH_TYPE_IPV4) {
+    uint16_t type = len >= ETH_HLEN ? (frame[12] << 8 | frame[13]) : 0;
+    ip_csum_l4_t l4;
+    if ((type != ETH_TYPE_IPV4 && type != ETH_TYPE_IPV6)
+        || !ip_csum_parse(frame + ETH_HLEN, len - ETH_HLEN, &l4) || l4.proto != IP_CSUM_PROTO_TCP) {
         return;
     }
-    uint8_t *ip = frame + ETH_HLEN;
-    size_t ihl = (ip[0] & 0x0f) * 4;
-    size_t tot = ip[2] << 8 | ip[3];
-    bool fragment = ((ip[6] & 0x3f) | ip[7]) != 0; // MF set or an offset
-    uint8_t proto = ip[9];
-    if (ihl < 20 || tot < ihl || ETH_HLEN + tot > len || fragment) {
+    ip_csum_set_pseudo(frame + ETH_HLEN, &l4);
+    virtio_net_hdr_set_csum(hdr, ETH_HLEN + l4.l4_off, l4.csum_off);
+}
+
+// Packets lwIP loops back to this netif's own addresses never reach the
+// device, so with offload on their TCP checksums are computed here, before
+// lwIP takes them in (each queued packet is one contiguous pbuf).
+static void lan_loop_fill_csums(void) {
+    if (!lan_csum_offload) {
         return;
     }
-    uint16_t off;
-    if (proto == IP_PROTO_TCP && tot >= ihl + 20) {
-        off = TCP_CSUM_OFFSET;
-    } else if (proto == IP_PROTO_UDP && tot >= ihl + 8) {
-        off = UDP_CSUM_OFFSET;
-    } else {
-        return;
+    for (struct pbuf *q = lan_netif.loop_first; q != NULL; q = q->next) {
+        ip_csum_l4_t l4;
+        if (q->len == q->tot_len && ip_csum_parse(q->payload, q->len, &l4) && l4.proto == IP_CSUM_PROTO_TCP) {
+            ip_csum_fill(q->payload, &l4);
+        }
     }
-    size_t l4_len = tot - ihl;
-    uint32_t sum = inet_csum_add(0, ip + 12, 8); // source and destination
-    sum += proto + l4_len;
-    uint16_t pseudo = inet_csum_fold(sum);
-    uint8_t *field = ip + ihl + off;
-    field[0] = pseudo >> 8;
-    field[1] = pseudo & 0xff;
-    virtio_net_hdr_set_csum(hdr, ETH_HLEN + ihl, off);
 }
 
 // Frames the device marks NEEDS_CSUM (from a host with offloads) carry only
-// a partial checksum: complete it so lwIP's check passes.
+// a partial checksum: complete it so lwIP's check passes. The sum covers the
+// IP packet, not Ethernet padding behind it.
 static void lan_rx_finish_csum(const uint8_t *hdr, uint8_t *frame, size_t len) {
     if (!(hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
         return;
     }
     size_t start = hdr[6] | hdr[7] << 8;
     size_t off = hdr[8] | hdr[9] << 8;
-    if (start >= len || off + 2 > len - start) {
+    uint16_t type = len >= ETH_HLEN ? (frame[12] << 8 | frame[13]) : 0;
+    size_t end = len;
+    if (type == ETH_TYPE_IPV4 || type == ETH_TYPE_IPV6) {
+        end = ETH_HLEN + ip_csum_packet_len(frame + ETH_HLEN, len - ETH_HLEN);
+    }
+    if (start >= end || off + 2 > end - start) {
         return; // nonsense offsets: leave it for lwIP to reject
     }
     uint8_t *field = frame + start + off;
-    uint16_t sum = ~inet_csum_fold(inet_csum_add(0, frame + start, len - start));
+    uint16_t sum = (uint16_t)~inet_csum_fold(inet_csum_add(0, frame + start, end - start));
+    if (sum == 0 && off == IP_CSUM_UDP_OFFSET) {
+        sum = 0xffff; // UDP's "no checksum" is 0 (RFC 768)
+    }
     field[0] = sum >> 8;
     field[1] = sum & 0xff;
 }
@@ -446,7 +452,7 @@ static err_t lan_netif_init(struct netif *netif) {
     netif->name[0] = 'e';
     netif->name[1] = 'n';
     if (lan_csum_offload) {
-        NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_ENABLE_ALL & ~(NETIF_CHECKSUM_GEN_TCP | NETIF_CHECKSUM_GEN_UDP));
+        NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP);
     }
     return ERR_OK;
 }
@@ -508,17 +514,22 @@ static void lan_ack_timer_cb(soft_timer_entry_t *self) {
     mp_sched_schedule_node(&lan_sched_node, lan_sched_cb);
 }
 
+static const virtio_net_callbacks_t lan_callbacks = {
+    .rx = lan_rx,
+    .link = lan_link,
+    .batch_done = lan_rx_batch_done,
+    .irq_defer = lan_irq_defer,
+};
+
 void network_lan_boot(void) {
     lwip_init();
     soft_timer_static_init(&lan_timer, SOFT_TIMER_MODE_PERIODIC, LAN_TICK_MS, lan_timer_cb);
     soft_timer_insert(&lan_timer, LAN_TICK_MS);
     soft_timer_static_init(&lan_ack_timer, SOFT_TIMER_MODE_ONE_SHOT, 0, lan_ack_timer_cb);
     ack_coalesce_init(&lan_acks);
-    if (!virtio_net_init(&lan_nic, 0, lan_rx, lan_link)) {
+    if (!virtio_net_init(&lan_nic, 0, &lan_callbacks, NULL)) {
         return;
     }
-    lan_nic.rx_batch_done = lan_rx_batch_done;
-    lan_nic.irq_defer = lan_irq_defer;
     lan_present = true;
     lan_csum_offload = virtio_net_has_feature(&lan_nic, VIRTIO_NET_F_CSUM);
     virt_lwip_lock();

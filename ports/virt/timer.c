@@ -5,7 +5,7 @@
 #include "shared/runtime/softtimer.h"
 
 #include "cpu.h"
-#include "gic.h"
+#include "irq.h"
 #include "timer.h"
 
 static uint32_t timer_freq;
@@ -43,7 +43,7 @@ static void timer_irq_handler(void *arg) {
 void timer_init(void) {
     timer_freq = cpu_counter_freq();
     cpu_timer_set_ctl(0);
-    gic_enable_irq(CPU_TIMER_IRQ, timer_irq_handler, NULL);
+    virt_irq_enable(CPU_TIMER_IRQ, timer_irq_handler, NULL);
 }
 
 uint64_t timer_ticks_us64(void) {

@@ -7,7 +7,7 @@
 #include "py/ringbuf.h"
 #include "shared/runtime/interrupt_char.h"
 
-#include "gic.h"
+#include "irq.h"
 #include "uart_pl011.h"
 
 // Registers (PL011 Technical Reference Manual, 3.2).
@@ -72,7 +72,7 @@ static void uart_irq_handler(void *arg) {
 }
 
 void uart_enable_rx_irq(uint32_t irq) {
-    gic_enable_irq(irq, uart_irq_handler, NULL);
+    virt_irq_enable(irq, uart_irq_handler, NULL);
     REG(UARTIMSC) = UART_INT_RX | UART_INT_RT;
 }
 

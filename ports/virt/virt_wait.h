@@ -9,5 +9,7 @@
 
 // true once done(arg) is true; false if timeout_ms passed first.
 bool virt_wait_until(bool (*done)(void *arg), void *arg, uint32_t timeout_ms);
+// Microseconds from a monotonic clock, for bounded register polls.
+uint64_t virt_time_us(void);
 
 #endif // MICROPY_INCLUDED_VIRT_VIRT_WAIT_H

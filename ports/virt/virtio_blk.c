@@ -1,7 +1,6 @@
 // VirtIO block driver; see virtio_blk.h.
 #include <string.h>
 
-#include "gic.h"
 #include "virt_wait.h"
 #include "virtio_blk.h"
 
@@ -16,30 +15,36 @@ static void blk_irq_handler(void *arg) {
     virtio_blk_irq(arg);
 }
 
-// The 64-bit capacity, read until the config generation is stable (4.2.2.2).
+// The 64-bit capacity, read until the config generation is stable (2.5.1).
 static uint64_t read_capacity(virtio_blk_t *blk) {
-    uint32_t gen, lo, hi;
+    uint32_t gen;
+    uint64_t cap;
     int tries = 0;
     do {
-        gen = virtio_mmio_config_generation(&blk->dev);
-        lo = virtio_mmio_config_read32(&blk->dev, VIRTIO_BLK_CONFIG_CAPACITY);
-        hi = virtio_mmio_config_read32(&blk->dev, VIRTIO_BLK_CONFIG_CAPACITY + 4);
-    } while (gen != virtio_mmio_config_generation(&blk->dev) && ++tries < 100);
-    return (uint64_t)hi << 32 | lo;
+        gen = virtio_dev_config_generation(&blk->dev);
+        cap = virtio_dev_config_read(&blk->dev, VIRTIO_BLK_CONFIG_CAPACITY, 8);
+    } while (gen != virtio_dev_config_generation(&blk->dev) && ++tries < 100);
+    return cap;
+}
+
+static uint32_t config_read32(virtio_blk_t *blk, uint32_t offset) {
+    return (uint32_t)virtio_dev_config_read(&blk->dev, offset, 4);
 }
 
 static bool fail(virtio_blk_t *blk, const char *why) {
     blk->error = why;
     blk->ready = false;
-    virtio_mmio_fail(&blk->dev);
+    virtio_dev_fail(&blk->dev);
     return false;
 }
 
 static bool device_start(virtio_blk_t *blk, int index) {
-    virtio_mmio_begin_init(&blk->dev);
+    if (!virtio_dev_begin_init(&blk->dev)) {
+        return fail(blk, "device reset did not complete");
+    }
     uint64_t wanted = VIRTIO_FEATURE(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_FEATURE(VIRTIO_BLK_F_RO)
         | VIRTIO_FEATURE(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_FEATURE(VIRTIO_BLK_F_FLUSH);
-    if (!virtio_mmio_negotiate(&blk->dev, wanted)) {
+    if (!virtio_dev_negotiate(&blk->dev, wanted)) {
         return fail(blk, "feature negotiation failed");
     }
     uint64_t f = blk->dev.features;
@@ -54,7 +59,7 @@ static bool device_start(virtio_blk_t *blk, int index) {
     }
     blk->blk_size = VIRTIO_BLK_SECTOR_SIZE;
     if (f & VIRTIO_FEATURE(VIRTIO_BLK_F_BLK_SIZE)) {
-        uint32_t bs = virtio_mmio_config_read32(&blk->dev, VIRTIO_BLK_CONFIG_BLK_SIZE);
+        uint32_t bs = config_read32(blk, VIRTIO_BLK_CONFIG_BLK_SIZE);
         if (bs < BLK_SIZE_MIN || bs > BLK_SIZE_MAX || (bs & (bs - 1)) != 0) {
             return fail(blk, "block size not a power of two in 512..65536");
         }
@@ -63,7 +68,7 @@ static bool device_start(virtio_blk_t *blk, int index) {
     blk->max_request = VIRTIO_BLK_MAX_REQUEST;
     if (f & VIRTIO_FEATURE(VIRTIO_BLK_F_SIZE_MAX)) {
         // One data segment per request, so size_max bounds the request.
-        uint32_t size_max = virtio_mmio_config_read32(&blk->dev, VIRTIO_BLK_CONFIG_SIZE_MAX);
+        uint32_t size_max = config_read32(blk, VIRTIO_BLK_CONFIG_SIZE_MAX);
         if (size_max < blk->blk_size) {
             return fail(blk, "size_max smaller than a block");
         }
@@ -71,10 +76,11 @@ static bool device_start(virtio_blk_t *blk, int index) {
             blk->max_request = size_max & ~(blk->blk_size - 1);
         }
     }
-    if (virtio_mmio_setup_queue(&blk->dev, 0, &blk->vq, blk_ring_mem[index], VIRTIO_BLK_QUEUE_SIZE) < 3) {
+    if (virtio_dev_setup_queue(&blk->dev, 0, &blk->vq, blk_ring_mem[index], sizeof(blk_ring_mem[index]),
+        VIRTIO_BLK_QUEUE_SIZE, &blk->notify) < 3) {
         return fail(blk, "request queue unavailable");
     }
-    virtio_mmio_driver_ok(&blk->dev);
+    virtio_dev_driver_ok(&blk->dev);
     blk->ready = true;
     blk->error = NULL;
     return true;
@@ -82,24 +88,21 @@ static bool device_start(virtio_blk_t *blk, int index) {
 
 bool virtio_blk_init(virtio_blk_t *blk, int index) {
     memset(blk, 0, sizeof(*blk));
-    if (index < 0 || index >= VIRTIO_BLK_MAX_DISKS || !virtio_mmio_find(VIRTIO_ID_BLOCK, index, &blk->dev)) {
+    if (index < 0 || index >= VIRTIO_BLK_MAX_DISKS || !virtio_find(VIRTIO_ID_BLOCK, index, &blk->dev)) {
         memset(blk, 0, sizeof(*blk)); // the search leaves the last transport it looked at
         return false;
-    }
-    if (virtq_mem_size(VIRTIO_BLK_QUEUE_SIZE, VIRTQ_LEGACY_ALIGN) > sizeof(blk_ring_mem[0])) {
-        return fail(blk, "ring memory too small");
     }
     if (!device_start(blk, index)) {
         return false;
     }
-    gic_enable_irq(blk->dev.irq, blk_irq_handler, blk);
+    virtio_dev_irq_enable(&blk->dev, blk_irq_handler, blk);
     return true;
 }
 
 void virtio_blk_irq(virtio_blk_t *blk) {
-    uint32_t cause = virtio_mmio_ack_irq(&blk->dev);
+    uint32_t cause = virtio_dev_isr(&blk->dev);
     blk->stats.irqs++;
-    if (cause & VIRTIO_MMIO_INT_CONFIG) {
+    if (cause & VIRTIO_ISR_CONFIG) {
         blk->stats.config_changes++;
         uint64_t cap = read_capacity(blk);
         if (cap <= CAPACITY_MAX) { // a resized disk (QEMU's block_resize)
@@ -137,13 +140,13 @@ static int run_request(virtio_blk_t *blk, uint32_t type, uint64_t sector, void *
         return -VIRTIO_BLK_EIO; // cannot happen with one request at a time
     }
     if (virtq_should_notify(&blk->vq)) {
-        virtio_mmio_notify(&blk->dev, 0);
+        virtio_dev_notify(&blk->dev, &blk->notify);
     }
     if (!virt_wait_until(used_ready, blk, VIRTIO_BLK_TIMEOUT_MS)) {
         // The device holds our buffers: it is unusable from now on.
         blk->stats.io_errors++;
         fail(blk, "request timed out");
-        virtio_mmio_reset(&blk->dev);
+        virtio_dev_reset(&blk->dev);
         return -VIRTIO_BLK_ETIMEDOUT;
     }
     uint32_t used_len = 0;
@@ -153,8 +156,9 @@ static int run_request(virtio_blk_t *blk, uint32_t type, uint64_t sector, void *
     uint32_t writable = 1 + (type == VIRTIO_BLK_T_IN ? len : 0);
     if (cookie != &blk->hdr || used_len > writable) {
         blk->stats.io_errors++;
-        fail(blk, cookie != &blk->hdr ? "device returned a buffer never queued" : "device reported a bad length");
-        virtio_mmio_reset(&blk->dev);
+        fail(blk, blk->vq.broken ? "device moved the used index past the queue size"
+            : cookie != &blk->hdr ? "device returned a buffer never queued" : "device reported a bad length");
+        virtio_dev_reset(&blk->dev);
         return -VIRTIO_BLK_EIO;
     }
     if (blk->status != VIRTIO_BLK_S_OK) {

@@ -1,4 +1,4 @@
-// VirtIO block device driver (VirtIO 1.2, section 5.2) on the MMIO transport:
+// VirtIO block device driver (VirtIO 1.2, section 5.2) on any transport:
 // one request queue, one request at a time (MicroPython's block protocol is
 // synchronous), completed by interrupt while the CPU waits in WFI. Buffers
 // are the caller's (no copy, no heap); every device-supplied value is checked.
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "virtio_mmio.h"
+#include "virtio_dev.h"
 
 // Feature bits (5.2.3).
 #define VIRTIO_BLK_F_SIZE_MAX (1)
@@ -64,8 +64,9 @@ typedef struct _virtio_blk_req_hdr_t {
 } virtio_blk_req_hdr_t;
 
 typedef struct _virtio_blk_t {
-    virtio_mmio_dev_t dev;
+    virtio_dev_t dev;
     virtq_t vq;
+    virtio_notify_t notify;
     uint64_t capacity;      // 512-byte sectors
     uint32_t blk_size;      // the device's logical block size (512 unless BLK_SIZE)
     uint32_t max_request;   // bytes of data in one request

@@ -1,7 +1,8 @@
 // VirtIO MMIO transport; see virtio_mmio.h.
 #include <string.h>
 
-#include "fdt.h"
+#include "irq.h"
+#include "virt_io.h"
 #include "virtio_mmio.h"
 
 // Registers (4.2.2; legacy names 4.2.4 in comments where they differ).
@@ -30,118 +31,78 @@
 #define VIRTIO_MMIO_QUEUE_DEVICE_LOW (0x0a0)
 #define VIRTIO_MMIO_QUEUE_DEVICE_HIGH (0x0a4)
 #define VIRTIO_MMIO_CONFIG_GENERATION (0x0fc)
-#define VIRTIO_MMIO_CONFIG (0x100)
 
 #define VIRTIO_MMIO_MAGIC (0x74726976) // "virt"
 #define VIRTIO_LEGACY_PAGE_SIZE (4096)
 
-static inline uint32_t rd(virtio_mmio_dev_t *dev, uint32_t off) {
-    return *(volatile uint32_t *)(dev->base + off);
+static inline uint32_t rd(virtio_dev_t *dev, uint32_t off) {
+    return virt_io_read32(dev->base + off);
 }
 
-static inline void wr(virtio_mmio_dev_t *dev, uint32_t off, uint32_t val) {
-    *(volatile uint32_t *)(dev->base + off) = val;
+static inline void wr(virtio_dev_t *dev, uint32_t off, uint32_t val) {
+    virt_io_write32(dev->base + off, val);
 }
 
-bool virtio_mmio_find(uint32_t device_id, int index, virtio_mmio_dev_t *dev) {
-    int found = 0;
-    for (int node = fdt_find_compatible(FDT_NODE_NONE, "virtio,mmio"); node != FDT_NODE_NONE;
-         node = fdt_find_compatible(node, "virtio,mmio")) {
-        uint64_t addr, size;
-        uint32_t irq;
-        if (!fdt_get_reg(node, 0, &addr, &size) || size < VIRTIO_MMIO_CONFIG || !fdt_get_gic_irq(node, 0, &irq)) {
-            continue;
-        }
-        memset(dev, 0, sizeof(*dev));
-        dev->base = (uintptr_t)addr;
-        dev->irq = irq;
-        if (rd(dev, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC) {
-            continue;
-        }
-        dev->version = rd(dev, VIRTIO_MMIO_VERSION);
-        dev->device_id = rd(dev, VIRTIO_MMIO_DEVICE_ID);
-        if ((dev->version != 1 && dev->version != 2) || dev->device_id != device_id) {
-            continue; // ID 0: an empty transport slot
-        }
-        if (found++ == index) {
-            return true;
-        }
+bool virtio_mmio_probe(uintptr_t base, uint32_t irq, uint32_t device_id, virtio_dev_t *dev) {
+    memset(dev, 0, sizeof(*dev));
+    dev->ops = &virtio_mmio_ops;
+    dev->base = base;
+    dev->irq = irq;
+    if (rd(dev, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC) {
+        return false;
     }
-    return false;
+    uint32_t version = rd(dev, VIRTIO_MMIO_VERSION);
+    dev->device_id = rd(dev, VIRTIO_MMIO_DEVICE_ID);
+    dev->modern = version == 2;
+    // ID 0: an empty transport slot, never a device.
+    return (version == 1 || version == 2) && dev->device_id != 0 && dev->device_id == device_id;
 }
 
-void virtio_mmio_reset(virtio_mmio_dev_t *dev) {
-    wr(dev, VIRTIO_MMIO_STATUS, 0);
-    // The reset is complete once the status reads back 0 (4.2.3.1).
-    for (int i = 0; i < 1000 && rd(dev, VIRTIO_MMIO_STATUS) != 0; ++i) {
-    }
+static uint8_t mmio_get_status(virtio_dev_t *dev) {
+    return (uint8_t)rd(dev, VIRTIO_MMIO_STATUS);
 }
 
-uint32_t virtio_mmio_status(virtio_mmio_dev_t *dev) {
-    return rd(dev, VIRTIO_MMIO_STATUS);
+static void mmio_set_status(virtio_dev_t *dev, uint8_t status) {
+    wr(dev, VIRTIO_MMIO_STATUS, status);
 }
 
-static void set_status(virtio_mmio_dev_t *dev, uint32_t bits) {
-    wr(dev, VIRTIO_MMIO_STATUS, rd(dev, VIRTIO_MMIO_STATUS) | bits);
-}
-
-void virtio_mmio_begin_init(virtio_mmio_dev_t *dev) {
-    virtio_mmio_reset(dev);
-    set_status(dev, VIRTIO_STATUS_ACKNOWLEDGE);
-    set_status(dev, VIRTIO_STATUS_DRIVER);
+static uint64_t mmio_get_features(virtio_dev_t *dev) {
     wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
     uint64_t lo = rd(dev, VIRTIO_MMIO_DEVICE_FEATURES);
     uint64_t hi = 0;
-    if (dev->version == 2) {
+    if (dev->modern) {
         wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
         hi = rd(dev, VIRTIO_MMIO_DEVICE_FEATURES);
     }
-    dev->device_features = hi << 32 | lo;
-    if (dev->version == 1) {
-        wr(dev, VIRTIO_MMIO_GUEST_PAGE_SIZE, VIRTIO_LEGACY_PAGE_SIZE);
-    }
+    return hi << 32 | lo;
 }
 
-bool virtio_mmio_negotiate(virtio_mmio_dev_t *dev, uint64_t wanted) {
-    if (dev->version == 2) {
-        // A modern device must be driven as one (6.1): no legacy fallback.
-        if (!(dev->device_features & VIRTIO_FEATURE(VIRTIO_F_VERSION_1))) {
-            virtio_mmio_fail(dev);
-            return false;
-        }
-        wanted |= VIRTIO_FEATURE(VIRTIO_F_VERSION_1);
-    } else {
-        wanted &= ~VIRTIO_FEATURE(VIRTIO_F_VERSION_1);
-    }
-    dev->features = wanted & dev->device_features;
+static void mmio_set_features(virtio_dev_t *dev, uint64_t features) {
     wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)dev->features);
-    if (dev->version == 2) {
+    wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+    if (dev->modern) {
         wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-        wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(dev->features >> 32));
-        set_status(dev, VIRTIO_STATUS_FEATURES_OK);
-        if (!(rd(dev, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK)) {
-            virtio_mmio_fail(dev); // the device rejected this subset
-            return false;
-        }
+        wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
     }
-    return true;
 }
 
-uint16_t virtio_mmio_setup_queue(virtio_mmio_dev_t *dev, uint32_t index, virtq_t *vq, void *mem, uint16_t max_num) {
+static uint16_t mmio_setup_queue(virtio_dev_t *dev, uint16_t index, virtq_t *vq, void *mem, size_t mem_size,
+    uint16_t max_num, virtio_notify_t *notify) {
     wr(dev, VIRTIO_MMIO_QUEUE_SEL, index);
-    if (dev->version == 2 ? rd(dev, VIRTIO_MMIO_QUEUE_READY) : rd(dev, VIRTIO_MMIO_QUEUE_PFN)) {
+    if (dev->modern ? rd(dev, VIRTIO_MMIO_QUEUE_READY) : rd(dev, VIRTIO_MMIO_QUEUE_PFN)) {
         return 0; // already in use
     }
-    uint32_t num_max = rd(dev, VIRTIO_MMIO_QUEUE_NUM_MAX);
-    if (num_max == 0) {
+    uint16_t num = virtq_pick_size(rd(dev, VIRTIO_MMIO_QUEUE_NUM_MAX), max_num, mem_size, VIRTQ_LEGACY_ALIGN);
+    uint64_t ring = virt_io_dma_addr(mem);
+    // The legacy interface takes a 32-bit page number of the rings.
+    bool legacy_ok = ring % VIRTIO_LEGACY_PAGE_SIZE == 0 && ring / VIRTIO_LEGACY_PAGE_SIZE <= UINT32_MAX;
+    if (num == 0 || (!dev->modern && !legacy_ok) || !virtq_init(vq, mem, mem_size, num, VIRTQ_LEGACY_ALIGN)) {
         return 0;
     }
-    uint16_t num = num_max < max_num ? num_max : max_num;
-    virtq_init(vq, mem, num, VIRTQ_LEGACY_ALIGN);
     wr(dev, VIRTIO_MMIO_QUEUE_NUM, num);
-    if (dev->version == 2) {
-        uint64_t desc = (uintptr_t)vq->desc, drv = (uintptr_t)vq->avail, devr = (uintptr_t)vq->used;
+    if (dev->modern) {
+        uint64_t desc = virt_io_dma_addr(vq->desc), drv = virt_io_dma_addr(vq->avail);
+        uint64_t devr = virt_io_dma_addr(vq->used);
         wr(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
         wr(dev, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
         wr(dev, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)drv);
@@ -150,44 +111,79 @@ uint16_t virtio_mmio_setup_queue(virtio_mmio_dev_t *dev, uint32_t index, virtq_t
         wr(dev, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(devr >> 32));
         wr(dev, VIRTIO_MMIO_QUEUE_READY, 1);
     } else {
+        wr(dev, VIRTIO_MMIO_GUEST_PAGE_SIZE, VIRTIO_LEGACY_PAGE_SIZE);
         wr(dev, VIRTIO_MMIO_QUEUE_ALIGN, VIRTQ_LEGACY_ALIGN);
-        wr(dev, VIRTIO_MMIO_QUEUE_PFN, (uint32_t)((uintptr_t)mem / VIRTIO_LEGACY_PAGE_SIZE));
+        wr(dev, VIRTIO_MMIO_QUEUE_PFN, (uint32_t)(ring / VIRTIO_LEGACY_PAGE_SIZE));
     }
+    notify->addr = dev->base + VIRTIO_MMIO_QUEUE_NOTIFY;
+    notify->value = index;
     return num;
 }
 
-void virtio_mmio_driver_ok(virtio_mmio_dev_t *dev) {
-    set_status(dev, VIRTIO_STATUS_DRIVER_OK);
+static void mmio_notify(virtio_dev_t *dev, const virtio_notify_t *notify) {
+    (void)dev;
+    virt_io_write32(notify->addr, notify->value);
 }
 
-void virtio_mmio_fail(virtio_mmio_dev_t *dev) {
-    set_status(dev, VIRTIO_STATUS_FAILED);
-}
-
-void virtio_mmio_notify(virtio_mmio_dev_t *dev, uint32_t queue) {
-    wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, queue);
-}
-
-uint32_t virtio_mmio_ack_irq(virtio_mmio_dev_t *dev) {
-    uint32_t status = rd(dev, VIRTIO_MMIO_INTERRUPT_STATUS);
+static uint32_t mmio_isr_ack(virtio_dev_t *dev) {
+    uint32_t status = rd(dev, VIRTIO_MMIO_INTERRUPT_STATUS) & (VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG);
     if (status) {
         wr(dev, VIRTIO_MMIO_INTERRUPT_ACK, status);
     }
     return status;
 }
 
-uint8_t virtio_mmio_config_read8(virtio_mmio_dev_t *dev, uint32_t offset) {
-    return *(volatile uint8_t *)(dev->base + VIRTIO_MMIO_CONFIG + offset);
+static uint32_t mmio_config_generation(virtio_dev_t *dev) {
+    return dev->modern ? rd(dev, VIRTIO_MMIO_CONFIG_GENERATION) : 0;
 }
 
-uint16_t virtio_mmio_config_read16(virtio_mmio_dev_t *dev, uint32_t offset) {
-    return *(volatile uint16_t *)(dev->base + VIRTIO_MMIO_CONFIG + offset);
+static uint64_t mmio_config_read(virtio_dev_t *dev, uint32_t offset, unsigned width) {
+    uintptr_t addr = dev->base + VIRTIO_MMIO_CONFIG + offset;
+    switch (width) {
+        case 1:
+            return virt_io_read8(addr);
+        case 2:
+            return virt_io_read16(addr);
+        case 4:
+            return virt_io_read32(addr);
+        default: // 8: two 32-bit reads, low word first (4.2.2.2)
+            return virt_io_read32(addr) | (uint64_t)virt_io_read32(addr + 4) << 32;
+    }
 }
 
-uint32_t virtio_mmio_config_read32(virtio_mmio_dev_t *dev, uint32_t offset) {
-    return rd(dev, VIRTIO_MMIO_CONFIG + offset);
+static void mmio_config_write(virtio_dev_t *dev, uint32_t offset, unsigned width, uint64_t value) {
+    uintptr_t addr = dev->base + VIRTIO_MMIO_CONFIG + offset;
+    switch (width) {
+        case 1:
+            virt_io_write8(addr, (uint8_t)value);
+            break;
+        case 2:
+            virt_io_write16(addr, (uint16_t)value);
+            break;
+        case 4:
+            virt_io_write32(addr, (uint32_t)value);
+            break;
+        default:
+            virt_io_write32(addr, (uint32_t)value);
+            virt_io_write32(addr + 4, (uint32_t)(value >> 32));
+            break;
+    }
 }
 
-uint32_t virtio_mmio_config_generation(virtio_mmio_dev_t *dev) {
-    return dev->version == 2 ? rd(dev, VIRTIO_MMIO_CONFIG_GENERATION) : 0;
+static void mmio_irq_enable(virtio_dev_t *dev, virtio_irq_handler_t handler, void *arg) {
+    virt_irq_enable(dev->irq, handler, arg);
 }
+
+const virtio_transport_ops_t virtio_mmio_ops = {
+    .get_status = mmio_get_status,
+    .set_status = mmio_set_status,
+    .get_features = mmio_get_features,
+    .set_features = mmio_set_features,
+    .setup_queue = mmio_setup_queue,
+    .notify = mmio_notify,
+    .isr_ack = mmio_isr_ack,
+    .config_generation = mmio_config_generation,
+    .config_read = mmio_config_read,
+    .config_write = mmio_config_write,
+    .irq_enable = mmio_irq_enable,
+};

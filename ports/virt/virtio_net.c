@@ -1,7 +1,8 @@
 // VirtIO network device driver; see virtio_net.h.
 //
 // RX: every buffer of the RX queue is posted at start; a used buffer is
-// checked, handed to rx_cb (which copies what it keeps) and posted again.
+// checked, handed to the rx callback (which copies what it keeps) and
+// posted again; a poll at thread level takes at most a budget of them.
 // TX: a frame is copied behind a zeroed virtio_net_hdr into a free TX slot;
 // slots come back lazily (TX interrupts stay suppressed).
 // Interrupts: mask, drain, unmask, then look again, so a buffer the device
@@ -9,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "gic.h"
+#include "virt_random.h"
 #include "virtio_net.h"
 
 // The driver supports one device; its rings and buffers live here, not on
@@ -30,11 +31,14 @@ _Static_assert(sizeof(virtio_net_mem.rxq_mem) >= VIRTQ_LEGACY_ALIGN * 2 + 8 * VI
     | VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_CSUM) \
     | VIRTIO_FEATURE(VIRTIO_NET_F_MTU) \
     | VIRTIO_FEATURE(VIRTIO_NET_F_MAC) \
-    | VIRTIO_FEATURE(VIRTIO_NET_F_STATUS) \
-    | VIRTIO_FEATURE(VIRTIO_F_ANY_LAYOUT))
+    | VIRTIO_FEATURE(VIRTIO_NET_F_STATUS))
 
 bool virtio_net_has_feature(const virtio_net_t *nic, int bit) {
-    return (nic->dev.features & VIRTIO_FEATURE(bit)) != 0;
+    return virtio_dev_has_feature(&nic->dev, bit);
+}
+
+static uint16_t config_read16(virtio_net_t *nic, uint32_t offset) {
+    return (uint16_t)virtio_dev_config_read(&nic->dev, offset, 2);
 }
 
 static bool rx_post(virtio_net_t *nic, uint8_t *buf) {
@@ -48,27 +52,59 @@ static bool rx_post(virtio_net_t *nic, uint8_t *buf) {
     return virtq_add(&nic->rxq, segs, nic->rx_segs, buf);
 }
 
+// Config reads of several fields repeat while the generation moves
+// (2.5.1); a device that never settles is read a bounded number of times.
+#define CONFIG_READ_TRIES (100)
+
+// The MTU the device asks for, read before FEATURES_OK (allowed: 3.1.1 step
+// 4) so that F_MTU is declined if our receive path cannot hold it.
+static bool mtu_acceptable(virtio_net_t *nic) {
+    uint16_t mtu = 0;
+    uint32_t gen;
+    int tries = 0;
+    do {
+        gen = virtio_dev_config_generation(&nic->dev);
+        mtu = config_read16(nic, VIRTIO_NET_CONFIG_MTU);
+    } while (gen != virtio_dev_config_generation(&nic->dev) && ++tries < CONFIG_READ_TRIES);
+    return mtu >= VIRTIO_NET_MTU_MIN && mtu <= VIRTIO_NET_MTU_MAX;
+}
+
 static void read_config(virtio_net_t *nic) {
     uint32_t gen;
+    int tries = 0;
     do {
-        gen = virtio_mmio_config_generation(&nic->dev);
+        gen = virtio_dev_config_generation(&nic->dev);
         if (virtio_net_has_feature(nic, VIRTIO_NET_F_MAC)) {
             for (int i = 0; i < 6; ++i) {
-                nic->mac[i] = virtio_mmio_config_read8(&nic->dev, VIRTIO_NET_CONFIG_MAC + i);
+                nic->mac[i] = (uint8_t)virtio_dev_config_read(&nic->dev, VIRTIO_NET_CONFIG_MAC + i, 1);
             }
         }
         nic->config_status = virtio_net_has_feature(nic, VIRTIO_NET_F_STATUS)
-            ? virtio_mmio_config_read16(&nic->dev, VIRTIO_NET_CONFIG_STATUS) : VIRTIO_NET_S_LINK_UP;
+            ? config_read16(nic, VIRTIO_NET_CONFIG_STATUS) : VIRTIO_NET_S_LINK_UP;
         // Only valid with VIRTIO_NET_F_MQ, which we do not use: one pair.
         nic->max_vq_pairs = 1;
-        nic->mtu = 1500;
+        nic->mtu = VIRTIO_NET_MTU_MAX;
         if (virtio_net_has_feature(nic, VIRTIO_NET_F_MTU)) {
-            uint16_t mtu = virtio_mmio_config_read16(&nic->dev, VIRTIO_NET_CONFIG_MTU);
-            if (mtu >= 68 && mtu < nic->mtu) {
-                nic->mtu = mtu; // larger ones would not fit our buffers
+            uint16_t mtu = config_read16(nic, VIRTIO_NET_CONFIG_MTU);
+            if (mtu >= VIRTIO_NET_MTU_MIN && mtu <= VIRTIO_NET_MTU_MAX) {
+                nic->mtu = mtu; // checked before FEATURES_OK; a later change outside the range is ignored
             }
         }
-    } while (gen != virtio_mmio_config_generation(&nic->dev));
+    } while (gen != virtio_dev_config_generation(&nic->dev) && ++tries < CONFIG_READ_TRIES);
+    nic->tx_max_frame = nic->mtu + VIRTIO_NET_ETH_HLEN;
+}
+
+// No F_MAC: the driver picks a random, locally administered unicast address
+// (5.1.5), once, so it stays across restarts.
+static void pick_random_mac(virtio_net_t *nic) {
+    uint32_t a = virt_random_u32(), b = virt_random_u32();
+    for (int i = 0; i < 4; ++i) {
+        nic->mac[i] = (uint8_t)(a >> (8 * i));
+    }
+    nic->mac[4] = (uint8_t)b;
+    nic->mac[5] = (uint8_t)(b >> 8);
+    nic->mac[0] = (nic->mac[0] & 0xfe) | 0x02;
+    nic->mac_random = true;
 }
 
 static void update_link(virtio_net_t *nic) {
@@ -76,21 +112,39 @@ static void update_link(virtio_net_t *nic) {
     bool up = (nic->config_status & VIRTIO_NET_S_LINK_UP) != 0;
     if (up != nic->link_up) {
         nic->link_up = up;
-        if (nic->link_cb) {
-            nic->link_cb(nic, up);
+        if (nic->cb->link) {
+            nic->cb->link(nic, up);
         }
     }
 }
 
 static void virtio_net_irq_handler(void *arg);
 
+static bool give_up(virtio_net_t *nic, const char *why) {
+    nic->ready = false;
+    nic->error = why;
+    virtio_dev_fail(&nic->dev);
+    return false;
+}
+
 // Reset and (re)initialise the device found earlier.
 static bool device_start(virtio_net_t *nic) {
-    virtio_mmio_dev_t *dev = &nic->dev;
+    virtio_dev_t *dev = &nic->dev;
     nic->ready = false;
-    virtio_mmio_begin_init(dev);
-    if (!virtio_mmio_negotiate(dev, NET_FEATURES_WANTED)) {
-        return false;
+    if (!virtio_dev_begin_init(dev)) {
+        return give_up(nic, "device reset did not complete");
+    }
+    uint64_t wanted = NET_FEATURES_WANTED;
+    if (!dev->modern) {
+        // A modern device lays its buffers out freely (VERSION_1 implies
+        // it); the legacy bit is asked for only on a legacy interface.
+        wanted |= VIRTIO_FEATURE(VIRTIO_F_ANY_LAYOUT);
+    }
+    if ((dev->device_features & VIRTIO_FEATURE(VIRTIO_NET_F_MTU)) && !mtu_acceptable(nic)) {
+        wanted &= ~VIRTIO_FEATURE(VIRTIO_NET_F_MTU);
+    }
+    if (!virtio_dev_negotiate(dev, wanted)) {
+        return give_up(nic, "feature negotiation failed");
     }
     bool modern = virtio_net_has_feature(nic, VIRTIO_F_VERSION_1);
     nic->hdr_len = nic->header_len_override ? nic->header_len_override
@@ -98,10 +152,13 @@ static bool device_start(virtio_net_t *nic) {
     // Without VERSION_1 or ANY_LAYOUT the header needs its own descriptor.
     nic->rx_segs = (modern || virtio_net_has_feature(nic, VIRTIO_F_ANY_LAYOUT)) ? 1 : 2;
 
-    if (!virtio_mmio_setup_queue(dev, VIRTIO_NET_RX_QUEUE, &nic->rxq, virtio_net_mem.rxq_mem, VIRTIO_NET_QUEUE_SIZE)
-        || !virtio_mmio_setup_queue(dev, VIRTIO_NET_TX_QUEUE, &nic->txq, virtio_net_mem.txq_mem, VIRTIO_NET_QUEUE_SIZE)) {
-        virtio_mmio_fail(dev);
-        return false;
+    // A queue too small for a frame in its descriptors (2 with a separate
+    // header) and a TX slot is no use.
+    if (virtio_dev_setup_queue(dev, VIRTIO_NET_RX_QUEUE, &nic->rxq, virtio_net_mem.rxq_mem,
+        sizeof(virtio_net_mem.rxq_mem), VIRTIO_NET_QUEUE_SIZE, &nic->rx_notify) < 2
+        || virtio_dev_setup_queue(dev, VIRTIO_NET_TX_QUEUE, &nic->txq, virtio_net_mem.txq_mem,
+            sizeof(virtio_net_mem.txq_mem), VIRTIO_NET_QUEUE_SIZE, &nic->tx_notify) < 4) {
+        return give_up(nic, "queues unavailable");
     }
     // TX completions are collected when sending: no interrupts for them.
     virtq_disable_irq(&nic->txq);
@@ -110,29 +167,33 @@ static bool device_start(virtio_net_t *nic) {
         nic->tx_free[nic->tx_free_count++] = i;
     }
     read_config(nic);
+    if (!virtio_net_has_feature(nic, VIRTIO_NET_F_MAC) && !nic->mac_random) {
+        pick_random_mac(nic);
+    }
     for (uint16_t i = 0; i < nic->rxq.num / nic->rx_segs; ++i) {
         rx_post(nic, virtio_net_mem.rx_buf[i]);
     }
-    virtio_mmio_driver_ok(dev);
-    virtio_mmio_notify(dev, VIRTIO_NET_RX_QUEUE);
+    virtio_dev_driver_ok(dev);
+    virtio_dev_notify(dev, &nic->rx_notify);
     nic->ready = true;
+    nic->error = NULL;
     return true;
 }
 
-bool virtio_net_init(virtio_net_t *nic, int index, virtio_net_rx_cb_t rx_cb, virtio_net_link_cb_t link_cb) {
+bool virtio_net_init(virtio_net_t *nic, int index, const virtio_net_callbacks_t *cb, void *user) {
     uint16_t override = nic->header_len_override;
     memset(nic, 0, sizeof(*nic));
     nic->header_len_override = override;
-    nic->rx_cb = rx_cb;
-    nic->link_cb = link_cb;
-    if (index != 0 || !virtio_mmio_find(VIRTIO_ID_NET, index, &nic->dev)) {
+    nic->cb = cb;
+    nic->user = user;
+    if (index != 0 || !virtio_find(VIRTIO_ID_NET, index, &nic->dev)) {
         return false;
     }
     if (!device_start(nic)) {
         return false;
     }
     nic->link_up = (nic->config_status & VIRTIO_NET_S_LINK_UP) != 0;
-    gic_enable_irq(nic->dev.irq, virtio_net_irq_handler, nic);
+    virtio_dev_irq_enable(&nic->dev, virtio_net_irq_handler, nic);
     return true;
 }
 
@@ -158,11 +219,12 @@ static void tx_reclaim(virtio_net_t *nic) {
     }
 }
 
-// Returns how many frames went to rx_cb.
-static uint32_t rx_drain(virtio_net_t *nic) {
+// Takes at most `budget` used buffers (good frames or bad); returns how
+// many it took and adds those handed to the rx callback to *delivered.
+static uint32_t rx_drain(virtio_net_t *nic, uint32_t budget, uint32_t *delivered) {
     bool reposted = false;
-    uint32_t delivered = 0;
-    for (;;) {
+    uint32_t taken = 0;
+    while (taken < budget) {
         uint32_t len = 0;
         uint8_t *buf = virtq_get_used(&nic->rxq, &len);
         if (buf == NULL) {
@@ -180,32 +242,60 @@ static uint32_t rx_drain(virtio_net_t *nic) {
         } else {
             nic->stats.rx_packets++;
             nic->stats.rx_bytes += len - nic->hdr_len;
-            if (nic->rx_cb) {
-                nic->rx_cb(nic, buf, buf + nic->hdr_len, len - nic->hdr_len);
-                delivered++;
-            }
+            nic->cb->rx(nic, buf, buf + nic->hdr_len, len - nic->hdr_len);
+            (*delivered)++;
         }
         rx_post(nic, buf);
         reposted = true;
+        taken++;
     }
     if (reposted && virtq_should_notify(&nic->rxq)) {
-        virtio_mmio_notify(&nic->dev, VIRTIO_NET_RX_QUEUE);
+        virtio_dev_notify(&nic->dev, &nic->rx_notify);
     }
-    return delivered;
+    return taken;
+}
+
+// A device that moved a used index impossibly cannot be trusted with our
+// buffers: it is given up (status FAILED), not walked further.
+static bool check_broken(virtio_net_t *nic) {
+    if (nic->rxq.broken || nic->txq.broken) {
+        nic->stats.rx_errors++;
+        give_up(nic, "device moved a used index past the queue size");
+        return true;
+    }
+    return false;
 }
 
 void virtio_net_poll(virtio_net_t *nic) {
     if (!nic->ready) {
         return;
     }
-    uint32_t delivered = 0;
+    // From the interrupt (no irq_defer) everything is drained at once;
+    // at thread level a budget, then the owner is rescheduled.
+    uint32_t budget = nic->cb->irq_defer != NULL ? VIRTIO_NET_RX_BUDGET : UINT32_MAX;
+    uint32_t taken = 0, delivered = 0;
+    nic->rx_deferred = false;
     do {
         virtq_disable_irq(&nic->rxq);
-        delivered += rx_drain(nic);
+        taken += rx_drain(nic, budget - taken, &delivered);
         tx_reclaim(nic);
+        if (check_broken(nic)) {
+            return;
+        }
+        if (taken >= budget) {
+            // RX interrupts stay off (also through virtio_net_rx_irq_on)
+            // until the owner's next virtio_net_service.
+            nic->rx_deferred = true;
+            break;
+        }
     } while (virtq_enable_irq(&nic->rxq));
-    if (delivered && nic->rx_batch_done) {
-        nic->rx_batch_done(nic);
+    if (delivered && nic->cb->batch_done) {
+        nic->cb->batch_done(nic);
+    }
+    if (nic->rx_deferred) {
+        nic->stats.rx_budget_hits++;
+        nic->irq_cause |= VIRTIO_ISR_QUEUE;
+        nic->cb->irq_defer(nic);
     }
 }
 
@@ -216,16 +306,16 @@ void virtio_net_rx_irq_off(virtio_net_t *nic) {
 }
 
 void virtio_net_rx_irq_on(virtio_net_t *nic) {
-    if (nic->ready && virtq_enable_irq(&nic->rxq)) {
+    if (nic->ready && !nic->rx_deferred && virtq_enable_irq(&nic->rxq)) {
         virtio_net_poll(nic);
     }
 }
 
 // What an interrupt reported: a configuration change, used buffers.
 static void service_cause(virtio_net_t *nic, uint32_t cause) {
-    if (cause & VIRTIO_MMIO_INT_CONFIG) {
+    if (cause & VIRTIO_ISR_CONFIG) {
         nic->stats.config_changes++;
-        if (virtio_mmio_status(&nic->dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
+        if (virtio_dev_status(&nic->dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
             // The device cannot go on: start it afresh (buffers in flight are lost).
             virtio_net_restart(nic);
         } else {
@@ -238,13 +328,15 @@ static void service_cause(virtio_net_t *nic, uint32_t cause) {
 static void virtio_net_irq_handler(void *arg) {
     virtio_net_t *nic = arg;
     nic->stats.irqs++;
-    uint32_t cause = virtio_mmio_ack_irq(&nic->dev);
-    if (nic->irq_defer != NULL) {
+    uint32_t cause = virtio_dev_isr(&nic->dev);
+    if (nic->cb->irq_defer != NULL) {
         // RX notifications stay off until virtio_net_service has drained
         // the ring (virtio_net_poll turns them on and looks again).
         nic->irq_cause |= cause;
-        virtq_disable_irq(&nic->rxq);
-        nic->irq_defer(nic);
+        if (nic->ready) {
+            virtq_disable_irq(&nic->rxq);
+        }
+        nic->cb->irq_defer(nic);
         return;
     }
     service_cause(nic, cause);
@@ -268,7 +360,7 @@ int virtio_net_tx_fill(virtio_net_t *nic, size_t len, virtio_net_fill_t fill, vo
     if (!nic->ready) {
         return -ENODEV;
     }
-    if (len < VIRTIO_NET_MIN_FRAME || len > VIRTIO_NET_MAX_FRAME) {
+    if (len < VIRTIO_NET_MIN_FRAME || len > nic->tx_max_frame) {
         nic->stats.tx_errors++;
         return -EINVAL;
     }
@@ -300,7 +392,7 @@ int virtio_net_tx_fill(virtio_net_t *nic, size_t len, virtio_net_fill_t fill, vo
     nic->stats.tx_bytes += len;
     if (virtq_should_notify(&nic->txq)) {
         nic->stats.tx_kicks++;
-        virtio_mmio_notify(&nic->dev, VIRTIO_NET_TX_QUEUE);
+        virtio_dev_notify(&nic->dev, &nic->tx_notify);
     }
     return 0;
 }

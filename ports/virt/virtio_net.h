@@ -1,6 +1,6 @@
-// VirtIO network device driver (VirtIO 1.2, section 5.1) on the MMIO
-// transport: one RX and one TX queue, interrupt-driven RX, lazy TX reclaim.
-// It moves Ethernet frames; lwIP (or a raw handler) sits above it.
+// VirtIO network device driver (VirtIO 1.2, section 5.1) on any transport
+// (virtio_dev.h): one RX and one TX queue, interrupt-driven RX, lazy TX
+// reclaim. It moves Ethernet frames; lwIP (or a raw handler) sits above it.
 #ifndef MICROPY_INCLUDED_VIRT_VIRTIO_NET_H
 #define MICROPY_INCLUDED_VIRT_VIRTIO_NET_H
 
@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "virtio_mmio.h"
+#include "virtio_dev.h"
 
 // Feature bits (5.1.3).
 #define VIRTIO_NET_F_CSUM (0)
@@ -37,8 +37,18 @@
 #define VIRTIO_NET_RX_QUEUE (0)
 #define VIRTIO_NET_TX_QUEUE (1)
 
-// Largest frame we exchange: MTU 1500 + Ethernet header + one VLAN tag.
+// Largest MTU taken (what the receive path above holds; a device asking for
+// more has F_MTU declined, 5.1.4.2), the Ethernet header, and the largest
+// frame received: MTU 1500 + Ethernet header + one VLAN tag. A frame sent
+// is at most the MTU + the Ethernet header.
+#define VIRTIO_NET_MTU_MAX (1500)
+#define VIRTIO_NET_MTU_MIN (68)
+#define VIRTIO_NET_ETH_HLEN (14)
 #define VIRTIO_NET_MAX_FRAME (1518)
+// Frames handed up per poll when the owner services the device at thread
+// level; then it is rescheduled (NAPI's budget), so a flood cannot starve
+// Python code or the end-of-batch work.
+#define VIRTIO_NET_RX_BUDGET (64)
 #define VIRTIO_NET_BUF_SIZE (2048)
 #define VIRTIO_NET_QUEUE_SIZE (256)
 #define VIRTIO_NET_MIN_FRAME (14)
@@ -56,6 +66,7 @@ typedef struct _virtio_net_stats_t {
     uint32_t tx_kicks;        // TX queue notifications (device register writes)
     uint32_t config_changes;
     uint32_t resets;          // DEVICE_NEEDS_RESET recoveries
+    uint32_t rx_budget_hits;  // polls that stopped at VIRTIO_NET_RX_BUDGET
 } virtio_net_stats_t;
 
 struct _virtio_net_t;
@@ -69,41 +80,54 @@ typedef void (*virtio_net_batch_cb_t)(struct _virtio_net_t *nic);
 // From the interrupt, instead of handling it there (see irq_defer).
 typedef void (*virtio_net_irq_cb_t)(struct _virtio_net_t *nic);
 
+// What the owner is told; all set before the device's interrupt is enabled.
+typedef struct _virtio_net_callbacks_t {
+    virtio_net_rx_cb_t rx;
+    virtio_net_link_cb_t link;        // optional
+    virtio_net_batch_cb_t batch_done; // optional
+    // Optional: the interrupt only acknowledges the device, notes why in
+    // irq_cause and calls this; its owner then calls virtio_net_service at
+    // thread level, so the other callbacks never run from the interrupt.
+    // The receive budget applies only then (it reschedules through this).
+    virtio_net_irq_cb_t irq_defer;
+} virtio_net_callbacks_t;
+
 typedef struct _virtio_net_t {
-    virtio_mmio_dev_t dev;
+    virtio_dev_t dev;
     virtq_t rxq;
     virtq_t txq;
+    virtio_notify_t rx_notify;
+    virtio_notify_t tx_notify;
     uint16_t hdr_len;         // what the device uses (override: header_len_override)
     uint16_t header_len_override; // 0: from the negotiated features
     uint16_t mtu;
+    uint16_t tx_max_frame;    // mtu + Ethernet header
     uint16_t max_vq_pairs;
     uint16_t config_status;
     uint8_t mac[6];
     bool link_up;
     bool ready;
+    bool rx_deferred;         // a poll stopped at the budget: more is queued
+    bool mac_random;          // no F_MAC: a random locally administered one
+    const char *error;        // why the device was given up (a static string)
     uint8_t rx_segs;          // 1, or 2 when the header needs its own descriptor
     uint16_t tx_free_count;
     uint16_t tx_free[VIRTIO_NET_QUEUE_SIZE];
     virtio_net_stats_t stats;
-    virtio_net_rx_cb_t rx_cb;
-    virtio_net_link_cb_t link_cb;
-    virtio_net_batch_cb_t rx_batch_done; // optional; set after init
-    // Optional, set after init: the interrupt only acknowledges the device,
-    // notes why in irq_cause and calls this; its owner then calls
-    // virtio_net_service at thread level, so the callbacks never run from
-    // the interrupt.
-    virtio_net_irq_cb_t irq_defer;
+    const virtio_net_callbacks_t *cb;
     volatile uint32_t irq_cause;
     void *user;
 } virtio_net_t;
 
 // Find the index'th virtio-net device and bring it up: features, queues,
-// RX buffers posted, interrupt enabled. false if there is none or it failed.
-bool virtio_net_init(virtio_net_t *nic, int index, virtio_net_rx_cb_t rx_cb, virtio_net_link_cb_t link_cb);
+// RX buffers posted, interrupt enabled last. false if there is none or it
+// failed (nic->error says why when one was found).
+bool virtio_net_init(virtio_net_t *nic, int index, const virtio_net_callbacks_t *cb, void *user);
 // Reset and start the device again (buffers in flight are dropped).
 bool virtio_net_restart(virtio_net_t *nic);
-// Send one frame (without virtio header). 0, or a negative errno:
-// -EINVAL size out of range, -ENOBUFS TX ring full, -ENODEV no device.
+// Send one frame (without virtio header), 14 to tx_max_frame bytes. 0, or a
+// negative errno: -EINVAL size out of range, -ENOBUFS TX ring full,
+// -ENODEV no device (or one given up).
 int virtio_net_tx(virtio_net_t *nic, const uint8_t *frame, size_t len);
 // The same for a frame the callback writes into the TX buffer (len bytes).
 int virtio_net_tx_fill(virtio_net_t *nic, size_t len, virtio_net_fill_t fill, void *ctx);

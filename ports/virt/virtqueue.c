@@ -1,11 +1,8 @@
 // Split virtqueue ring handling; see virtqueue.h.
 #include <string.h>
 
+#include "virt_io.h"
 #include "virtqueue.h"
-
-// Orders our ring writes against the device's reads (and vice versa): the
-// device runs concurrently, like another CPU (VirtIO 1.2, 2.7.7 and 2.7.13).
-#define virtq_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 static inline uint16_t read_u16(const volatile uint16_t *p) {
     return *p;
@@ -24,9 +21,27 @@ size_t virtq_mem_size(uint16_t num, uint32_t align) {
     return used_off + 4 + 8 * (size_t)num + 2; // flags, idx, ring, avail_event
 }
 
-void virtq_init(virtq_t *vq, void *mem, uint16_t num, uint32_t align) {
+uint16_t virtq_pick_size(uint32_t device_max, uint16_t driver_max, size_t mem_size, uint32_t align) {
+    uint32_t num = device_max < driver_max ? device_max : driver_max;
+    if (num > VIRTQ_MAX_SIZE) {
+        num = VIRTQ_MAX_SIZE;
+    }
+    while (num & (num - 1)) {
+        num &= num - 1; // clear low bits down to the highest one
+    }
+    while (num > 0 && virtq_mem_size(num, align) > mem_size) {
+        num /= 2;
+    }
+    return num;
+}
+
+bool virtq_init(virtq_t *vq, void *mem, size_t mem_size, uint16_t num, uint32_t align) {
+    if (num == 0 || num > VIRTQ_MAX_SIZE || (num & (num - 1)) || virtq_mem_size(num, align) > mem_size) {
+        return false;
+    }
     memset(mem, 0, virtq_mem_size(num, align));
     vq->num = num;
+    vq->broken = false;
     vq->desc = mem;
     vq->avail = (struct virtq_avail *)((uint8_t *)mem + 16 * (size_t)num);
     vq->used = (struct virtq_used *)((uint8_t *)mem + align_up(16 * (size_t)num + avail_size(num), align));
@@ -37,6 +52,7 @@ void virtq_init(virtq_t *vq, void *mem, uint16_t num, uint32_t align) {
     vq->free_head = 0;
     vq->num_free = num;
     vq->last_used_idx = 0;
+    return true;
 }
 
 bool virtq_add(virtq_t *vq, const virtq_seg_t *segs, size_t nsegs, void *cookie) {
@@ -47,7 +63,7 @@ bool virtq_add(virtq_t *vq, const virtq_seg_t *segs, size_t nsegs, void *cookie)
     uint16_t i = head;
     for (size_t s = 0; s < nsegs; ++s) {
         struct virtq_desc *d = &vq->desc[i];
-        d->addr = (uintptr_t)segs[s].addr;
+        d->addr = virt_io_dma_addr(segs[s].addr);
         d->len = segs[s].len;
         d->flags = (segs[s].device_writes ? VIRTQ_DESC_F_WRITE : 0)
             | (s + 1 < nsegs ? VIRTQ_DESC_F_NEXT : 0);
@@ -61,14 +77,14 @@ bool virtq_add(virtq_t *vq, const virtq_seg_t *segs, size_t nsegs, void *cookie)
 
     uint16_t idx = vq->avail->idx;
     vq->avail->ring[idx % vq->num] = head;
-    virtq_mb(); // descriptors and ring entry before the index
+    virt_io_wmb(); // descriptors and ring entry before the index
     vq->avail->idx = idx + 1;
-    virtq_mb(); // index before reading used->flags in virtq_should_notify
+    virt_io_mb(); // index before reading used->flags in virtq_should_notify
     return true;
 }
 
 bool virtq_has_used(const virtq_t *vq) {
-    return read_u16(&vq->used->idx) != vq->last_used_idx;
+    return !vq->broken && read_u16(&vq->used->idx) != vq->last_used_idx;
 }
 
 void *virtq_get_used(virtq_t *vq, uint32_t *len) {
@@ -76,7 +92,12 @@ void *virtq_get_used(virtq_t *vq, uint32_t *len) {
     if (!virtq_has_used(vq)) {
         return NULL;
     }
-    virtq_mb(); // the used index before the entry it covers
+    uint16_t pending = read_u16(&vq->used->idx) - vq->last_used_idx;
+    if (pending > vq->num) {
+        vq->broken = true; // the entries it claims would lap the ring
+        return NULL;
+    }
+    virt_io_rmb(); // the used index before the entry it covers
     struct virtq_used_elem *e = &vq->used->ring[vq->last_used_idx % vq->num];
     uint32_t id = e->id;
     *len = e->len;
@@ -110,6 +131,6 @@ void virtq_disable_irq(virtq_t *vq) {
 
 bool virtq_enable_irq(virtq_t *vq) {
     vq->avail->flags &= ~VIRTQ_AVAIL_F_NO_INTERRUPT;
-    virtq_mb(); // flag visible before we look at the used index again
+    virt_io_mb(); // flag visible before we look at the used index again
     return virtq_has_used(vq);
 }

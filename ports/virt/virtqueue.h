@@ -52,7 +52,8 @@ typedef struct _virtq_seg_t {
 } virtq_seg_t;
 
 typedef struct _virtq_t {
-    uint16_t num;
+    uint16_t num;             // a power of two, at most VIRTQ_MAX_SIZE
+    bool broken;              // the device moved the used index impossibly
     uint16_t num_free;
     uint16_t free_head;
     uint16_t last_used_idx;
@@ -65,15 +66,23 @@ typedef struct _virtq_t {
 // Bytes of ring memory for a queue of `num` entries laid out with the used
 // ring at `align` (the legacy layout; modern devices accept it too).
 size_t virtq_mem_size(uint16_t num, uint32_t align);
-// Lay out the rings in `mem` (zeroed here; aligned to 4096 for legacy).
-void virtq_init(virtq_t *vq, void *mem, uint16_t num, uint32_t align);
+// The queue size to use: the device's maximum, capped at the driver's and
+// rounded down to a power of two (split rings are sized so, 2.7), then
+// halved until its rings fit mem_size bytes. 0 if nothing fits.
+uint16_t virtq_pick_size(uint32_t device_max, uint16_t driver_max, size_t mem_size, uint32_t align);
+// Lay out the rings in `mem` of mem_size bytes (zeroed here; aligned to 4096
+// for legacy). false, with nothing written, if num is not a power of two in
+// 1..VIRTQ_MAX_SIZE or the rings do not fit.
+bool virtq_init(virtq_t *vq, void *mem, size_t mem_size, uint16_t num, uint32_t align);
 
 // Queue one chain; false if there are not enough free descriptors (the
 // caller keeps ownership of its buffers then). Makes it visible to the device.
 bool virtq_add(virtq_t *vq, const virtq_seg_t *segs, size_t nsegs, void *cookie);
 // Take the next used chain: its cookie and the length the device wrote, or
 // NULL if none. A head the device reports that we never queued gives NULL and
-// *len = UINT32_MAX (a device error the caller counts).
+// *len = UINT32_MAX (a device error the caller counts). A used index that
+// moved by more than the queue size (more completions than buffers) sets
+// vq->broken: nothing more is taken from that ring, no stale entry walked.
 void *virtq_get_used(virtq_t *vq, uint32_t *len);
 bool virtq_has_used(const virtq_t *vq);
 // Whether the device asked to be notified of new buffers.

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fdt.h"
+#include "gic.h"
 #include "check.h"
 
 // fdt.c again, with every search walking the tree (tests/host/fdt_walk.c).
@@ -109,6 +110,14 @@ static bool init_both(const void *blob, size_t max_size) {
 
 static volatile uint32_t sink;
 
+// The index'th interrupt as a GIC interrupt ID, as the port reads it: the
+// specifier sized by the interrupt parent, then the GIC binding (gic.c).
+static bool gic_irq(int node, int index, uint32_t *irq) {
+    fdt_interrupt_t spec;
+    return fdt_get_interrupt(node, index, &spec) && gic_is_compatible(spec.controller)
+           && gic_irq_from_dt(&spec, irq);
+}
+
 // Touch every byte the API says is there, so ASan sees any overrun.
 static void touch(const void *p, size_t n) {
     const uint8_t *b = p;
@@ -138,7 +147,7 @@ static void touch_node(int node) {
         if (fdt_get_reg(node, i, &a, &sz)) {
             sink += (uint32_t)a;
         }
-        if (fdt_get_gic_irq(node, i, &irq)) {
+        if (gic_irq(node, i, &irq)) {
             sink += irq;
         }
     }
@@ -211,9 +220,9 @@ static void check_virt_tree(const char *want_bootargs) {
     CHECK_EQ_U(addr, 0x09000000);
     CHECK_EQ_U(size, 0x1000);
     uint32_t irq = 0;
-    CHECK(fdt_get_gic_irq(uart, 0, &irq));
+    CHECK(gic_irq(uart, 0, &irq));
     CHECK_EQ_U(irq, 32 + 1);
-    CHECK(!fdt_get_gic_irq(uart, 1, &irq));
+    CHECK(!gic_irq(uart, 1, &irq));
     CHECK(fdt_is_compatible(uart, "arm,primecell"));
     CHECK(!fdt_is_compatible(uart, "arm,pl01"));
     CHECK(!fdt_is_compatible(uart, "arm,pl0111"));
@@ -235,7 +244,7 @@ static void check_virt_tree(const char *want_bootargs) {
         uint32_t slot = (uint32_t)((addr - 0x0a000000) / 0x200) & 31;
         CHECK(!(seen & (1u << slot)));
         seen |= 1u << slot;
-        CHECK(fdt_get_gic_irq(node, 0, &irq));
+        CHECK(gic_irq(node, 0, &irq));
         CHECK_EQ_U(irq, 32 + 16 + slot);
     }
     CHECK_EQ_U(count, 32);
@@ -533,8 +542,8 @@ static void test_cells_and_index_overflow(void) {
     int uart = fdt_find_compatible(FDT_NODE_NONE, "arm,pl011");
     uint32_t irq;
     uint64_t a, sz;
-    CHECK(!fdt_get_gic_irq(uart, 0x15555555, &irq)); // (index + 1) * 12 wraps to 0
-    CHECK(!fdt_get_gic_irq(uart, 0x7fffffff, &irq));
+    CHECK(!gic_irq(uart, 0x15555555, &irq)); // (index + 1) * 12 wraps to 0
+    CHECK(!gic_irq(uart, 0x7fffffff, &irq));
     CHECK(!fdt_get_reg(uart, 0x10000000, &a, &sz)); // (index + 1) * 16 wraps
     CHECK(!fdt_get_reg(uart, 0x7fffffff, &a, &sz));
     free(good.data);
@@ -542,9 +551,9 @@ static void test_cells_and_index_overflow(void) {
 
 // A tree built token by token, for layouts QEMU never writes.
 typedef struct {
-    uint8_t structs[512];
+    uint8_t structs[1024];
     uint32_t structs_len;
-    char strings[128];
+    char strings[512];
     uint32_t strings_len;
 } tree_t;
 
@@ -574,6 +583,17 @@ static void tree_prop(tree_t *t, const char *name, const char *value) {
     memcpy(t->strings + t->strings_len, name, strlen(name) + 1);
     t->strings_len += strlen(name) + 1;
     tree_bytes(t, value, strlen(value) + 1);
+}
+
+static void tree_prop_words(tree_t *t, const char *name, const uint32_t *words, uint32_t n) {
+    tree_word(t, 3); // FDT_PROP
+    tree_word(t, 4 * n);
+    tree_word(t, t->strings_len);
+    memcpy(t->strings + t->strings_len, name, strlen(name) + 1);
+    t->strings_len += strlen(name) + 1;
+    for (uint32_t i = 0; i < n; ++i) {
+        tree_word(t, words[i]);
+    }
 }
 
 static blob_t tree_blob(const tree_t *t) {
@@ -623,6 +643,91 @@ static void test_property_placement(void) {
     free(b.data);
 }
 
+// Interrupt specifiers are sized by the interrupt parent's #interrupt-cells,
+// the parent found on the node or its nearest ancestor: a GIC (3 cells) and
+// a PLIC-like controller (1 cell) in one tree, nodes nested in a bus.
+static void test_interrupt_parent_and_cells(void) {
+    tree_t t = { .structs_len = 0 };
+    static const uint32_t one = 1, two = 2, three = 3, bogus = 99;
+    static const uint32_t spi5[] = { 0, 5, 4 }, plic[] = { 7, 9 }, ppi[] = { 1, 11, 4 };
+    tree_node(&t, "");
+    tree_prop_words(&t, "interrupt-parent", &one, 1);
+    tree_node(&t, "intc@8000000");
+    tree_prop(&t, "compatible", "arm,cortex-a15-gic");
+    tree_prop_words(&t, "phandle", &one, 1);
+    tree_prop_words(&t, "#interrupt-cells", &three, 1);
+    tree_word(&t, 2);
+    tree_node(&t, "bus");
+    tree_node(&t, "dev1");
+    tree_prop_words(&t, "interrupts", spi5, 3);
+    tree_word(&t, 2);
+    tree_node(&t, "dev2");
+    tree_prop_words(&t, "interrupt-parent", &two, 1);
+    tree_prop_words(&t, "interrupts", plic, 2);
+    tree_word(&t, 2);
+    tree_word(&t, 2); // bus
+    tree_node(&t, "plic");
+    tree_prop(&t, "compatible", "riscv,plic0");
+    tree_prop_words(&t, "phandle", &two, 1);
+    tree_prop_words(&t, "#interrupt-cells", &one, 1);
+    tree_word(&t, 2);
+    tree_node(&t, "timer");
+    tree_prop_words(&t, "interrupts", ppi, 3);
+    tree_word(&t, 2);
+    tree_node(&t, "orphan");
+    tree_prop_words(&t, "interrupt-parent", &bogus, 1);
+    tree_prop_words(&t, "interrupts", &one, 1);
+    tree_word(&t, 2);
+    tree_word(&t, 2); // root
+    tree_word(&t, 9);
+    blob_t b = tree_blob(&t);
+    CHECK(init_both(b.data, b.size));
+    int gic = fdt_find_compatible(FDT_NODE_NONE, "arm,cortex-a15-gic");
+    int plicn = fdt_find_compatible(FDT_NODE_NONE, "riscv,plic0");
+    CHECK(gic != FDT_NODE_NONE && plicn != FDT_NODE_NONE);
+    CHECK(fdt_find_phandle(1) == gic);
+    CHECK(fdt_find_phandle(2) == plicn);
+    CHECK(fdt_find_phandle(99) == FDT_NODE_NONE);
+    CHECK(fdt_find_phandle(0) == FDT_NODE_NONE);
+    int bus = fdt_find_root_child("bus");
+    CHECK(bus != FDT_NODE_NONE);
+    CHECK(fdt_parent(bus) == 0);
+    CHECK(fdt_parent(0) == FDT_NODE_NONE);
+    // dev1 is bus's first child: right after bus's name token.
+    int dev1 = bus + 8;
+    CHECK(fdt_parent(dev1) == bus);
+    CHECK(fdt_interrupt_parent(dev1) == gic); // from the root, two levels up
+    fdt_interrupt_t spec;
+    CHECK(fdt_get_interrupt(dev1, 0, &spec));
+    CHECK(spec.controller == gic && spec.ncells == 3 && spec.cells[1] == 5);
+    CHECK(!fdt_get_interrupt(dev1, 1, &spec));
+    uint32_t irq = 0;
+    CHECK(gic_irq(dev1, 0, &irq));
+    CHECK_EQ_U(irq, 32 + 5);
+    // dev2: its own parent, one cell each: two interrupts.
+    int dev2 = FDT_NODE_NONE;
+    for (uint32_t off = (uint32_t)dev1 + 4; off < t.structs_len; off += 4) {
+        if (!memcmp(t.structs + off, "\0\0\0\1dev2", 8)) {
+            dev2 = (int)off;
+            break;
+        }
+    }
+    CHECK(dev2 != FDT_NODE_NONE);
+    CHECK(fdt_get_interrupt(dev2, 0, &spec));
+    CHECK(spec.controller == plicn && spec.ncells == 1 && spec.cells[0] == 7);
+    CHECK(fdt_get_interrupt(dev2, 1, &spec));
+    CHECK_EQ_U(spec.cells[0], 9);
+    CHECK(!fdt_get_interrupt(dev2, 2, &spec));
+    CHECK(!gic_irq(dev2, 0, &irq)); // not a GIC's
+    CHECK(gic_irq(fdt_find_root_child("timer"), 0, &irq));
+    CHECK_EQ_U(irq, 16 + 11);
+    CHECK(!fdt_get_interrupt(fdt_find_root_child("orphan"), 0, &spec)); // no such phandle
+    CHECK(!fdt_get_interrupt(gic, 0, &spec)); // no "interrupts"
+    CHECK(!fdt_get_interrupt(dev1, -1, &spec));
+    CHECK(!fdt_get_interrupt(dev1, 0x7fffffff, &spec));
+    free(b.data);
+}
+
 static const test_case_t cases[] = {
     { "plain", test_plain },
     { "bootargs", test_bootargs },
@@ -633,6 +738,7 @@ static const test_case_t cases[] = {
     { "prop_len_past_end", test_prop_len_past_end },
     { "cells_and_index_overflow", test_cells_and_index_overflow },
     { "property_placement", test_property_placement },
+    { "interrupt_parent_and_cells", test_interrupt_parent_and_cells },
 };
 
 int main(int argc, char **argv) {

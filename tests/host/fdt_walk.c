@@ -10,5 +10,8 @@
 #define fdt_get_prop_str walk_fdt_get_prop_str
 #define fdt_is_compatible walk_fdt_is_compatible
 #define fdt_get_reg walk_fdt_get_reg
-#define fdt_get_gic_irq walk_fdt_get_gic_irq
+#define fdt_parent walk_fdt_parent
+#define fdt_find_phandle walk_fdt_find_phandle
+#define fdt_interrupt_parent walk_fdt_interrupt_parent
+#define fdt_get_interrupt walk_fdt_get_interrupt
 #include "fdt.c"

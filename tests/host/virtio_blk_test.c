@@ -1,9 +1,8 @@
 // Host tests of the virtio-blk driver (ports/virt/virtio_blk.c) against a
-// fake device: this file provides the transport (virtio_mmio_*), the GIC and
-// the wait the driver calls, and plays the device on a RAM disk when the
+// fake device: this file provides the transport (its virtio_transport_ops_t
+// and virtio_find) and the wait the driver calls, and plays the device on a RAM disk when the
 // driver waits. Well-behaved and lying devices, under ASan/UBSan.
 #include "check.h"
-#include "gic.h"
 #include "virt_wait.h"
 #include "virtio_blk.h"
 
@@ -33,6 +32,7 @@ static struct {
     virtq_t *vq;           // the driver's queue, as the device sees it
     uint16_t seen_avail;
     int requests, notifies, failed, max_data_len, flushes, irq_enabled;
+    uint32_t isr;          // causes the next isr_ack reports
 } fake;
 
 static void fake_reset(uint64_t sectors) {
@@ -48,82 +48,73 @@ static void fake_reset(uint64_t sectors) {
     fake.disk = calloc(1, fake.disk_bytes ? fake.disk_bytes : 1);
 }
 
-bool virtio_mmio_find(uint32_t device_id, int index, virtio_mmio_dev_t *dev) {
-    memset(dev, 0, sizeof(*dev));
-    dev->device_id = 1; // as if the last transport searched held a NIC
-    if (device_id != VIRTIO_ID_BLOCK || index >= fake.disks) {
-        return false;
+static uint8_t fake_status;
+
+static uint8_t fake_get_status(virtio_dev_t *dev) {
+    (void)dev;
+    return fake_status;
+}
+
+static void fake_set_status(virtio_dev_t *dev, uint8_t status) {
+    (void)dev;
+    if (status & VIRTIO_STATUS_FAILED) {
+        fake.failed++;
     }
-    dev->device_id = VIRTIO_ID_BLOCK;
-    dev->version = fake.version;
-    dev->irq = 48 + index;
-    return true;
-}
-
-void virtio_mmio_begin_init(virtio_mmio_dev_t *dev) {
-    dev->device_features = fake.features;
-}
-
-bool virtio_mmio_negotiate(virtio_mmio_dev_t *dev, uint64_t wanted) {
-    if (dev->version == 2) {
-        wanted |= VIRTIO_FEATURE(VIRTIO_F_VERSION_1);
+    if ((status & VIRTIO_STATUS_FEATURES_OK) && !fake.negotiate_ok) {
+        status &= ~VIRTIO_STATUS_FEATURES_OK; // rejects the features
     }
-    dev->features = wanted & dev->device_features;
-    return fake.negotiate_ok;
+    fake_status = status;
 }
 
-uint16_t virtio_mmio_setup_queue(virtio_mmio_dev_t *dev, uint32_t index, virtq_t *vq, void *mem, uint16_t max_num) {
+static uint64_t fake_get_features(virtio_dev_t *dev) {
+    (void)dev;
+    return fake.features;
+}
+
+static void fake_set_features(virtio_dev_t *dev, uint64_t features) {
+    (void)dev;
+    CHECK((features & ~fake.features) == 0); // only what was offered
+}
+
+static uint16_t fake_setup_queue(virtio_dev_t *dev, uint16_t index, virtq_t *vq, void *mem, size_t mem_size,
+    uint16_t max_num, virtio_notify_t *notify) {
     (void)dev;
     CHECK_EQ_U(index, 0);
-    uint16_t num = fake.queue_max < max_num ? fake.queue_max : max_num;
-    if (num == 0) {
+    uint16_t num = virtq_pick_size(fake.queue_max, max_num, mem_size, VIRTQ_LEGACY_ALIGN);
+    if (num == 0 || !virtq_init(vq, mem, mem_size, num, VIRTQ_LEGACY_ALIGN)) {
         return 0;
     }
-    virtq_init(vq, mem, num, VIRTQ_LEGACY_ALIGN);
+    notify->addr = 0;
+    notify->value = index;
     fake.vq = vq;
     fake.seen_avail = 0;
     return num;
 }
 
-void virtio_mmio_driver_ok(virtio_mmio_dev_t *dev) {
+static void fake_notify(virtio_dev_t *dev, const virtio_notify_t *notify) {
     (void)dev;
-}
-
-void virtio_mmio_fail(virtio_mmio_dev_t *dev) {
-    (void)dev;
-    fake.failed++;
-}
-
-void virtio_mmio_reset(virtio_mmio_dev_t *dev) {
-    (void)dev;
-}
-
-uint32_t virtio_mmio_status(virtio_mmio_dev_t *dev) {
-    (void)dev;
-    return 0;
-}
-
-void virtio_mmio_notify(virtio_mmio_dev_t *dev, uint32_t queue) {
-    (void)dev;
-    CHECK_EQ_U(queue, 0);
+    CHECK_EQ_U(notify->value, 0);
     fake.notifies++;
 }
 
-uint32_t virtio_mmio_ack_irq(virtio_mmio_dev_t *dev) {
+static uint32_t fake_isr_ack(virtio_dev_t *dev) {
     (void)dev;
-    return VIRTIO_MMIO_INT_VRING;
+    uint32_t cause = fake.isr;
+    fake.isr = 0;
+    return cause;
 }
 
-uint32_t virtio_mmio_config_read32(virtio_mmio_dev_t *dev, uint32_t offset) {
+static uint64_t fake_config_read(virtio_dev_t *dev, uint32_t offset, unsigned width) {
     (void)dev;
     switch (offset) {
         case VIRTIO_BLK_CONFIG_CAPACITY:
-            return (uint32_t)fake.capacity;
-        case VIRTIO_BLK_CONFIG_CAPACITY + 4:
-            return (uint32_t)(fake.capacity >> 32);
+            CHECK_EQ_U(width, 8);
+            return fake.capacity;
         case VIRTIO_BLK_CONFIG_SIZE_MAX:
+            CHECK_EQ_U(width, 4);
             return fake.size_max;
         case VIRTIO_BLK_CONFIG_BLK_SIZE:
+            CHECK_EQ_U(width, 4);
             return fake.blk_size;
         default:
             CHECK(!"config read of an unexpected field");
@@ -131,14 +122,51 @@ uint32_t virtio_mmio_config_read32(virtio_mmio_dev_t *dev, uint32_t offset) {
     }
 }
 
-uint32_t virtio_mmio_config_generation(virtio_mmio_dev_t *dev) {
+static void fake_config_write(virtio_dev_t *dev, uint32_t offset, unsigned width, uint64_t value) {
+    (void)dev, (void)offset, (void)width, (void)value;
+    CHECK(!"config write");
+}
+
+static uint32_t fake_config_generation(virtio_dev_t *dev) {
     (void)dev;
     return 0;
 }
 
-void gic_enable_irq(uint32_t irq, gic_handler_t handler, void *arg) {
-    (void)irq, (void)handler, (void)arg;
+static void fake_irq_enable(virtio_dev_t *dev, virtio_irq_handler_t handler, void *arg) {
+    (void)dev, (void)handler, (void)arg;
     fake.irq_enabled++;
+}
+
+static const virtio_transport_ops_t fake_ops = {
+    .get_status = fake_get_status,
+    .set_status = fake_set_status,
+    .get_features = fake_get_features,
+    .set_features = fake_set_features,
+    .setup_queue = fake_setup_queue,
+    .notify = fake_notify,
+    .isr_ack = fake_isr_ack,
+    .config_generation = fake_config_generation,
+    .config_read = fake_config_read,
+    .config_write = fake_config_write,
+    .irq_enable = fake_irq_enable,
+};
+
+bool virtio_find(uint32_t device_id, int index, virtio_dev_t *dev) {
+    memset(dev, 0, sizeof(*dev));
+    dev->device_id = 1; // as if the last transport searched held a NIC
+    if (device_id != VIRTIO_ID_BLOCK || index >= fake.disks) {
+        return false;
+    }
+    dev->ops = &fake_ops;
+    dev->device_id = VIRTIO_ID_BLOCK;
+    dev->modern = fake.version == 2;
+    dev->irq = 48 + index;
+    return true;
+}
+
+uint64_t virt_time_us(void) {
+    static uint64_t now;
+    return now += 10;
 }
 
 // The device handles every chain the driver made available.

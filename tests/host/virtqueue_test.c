@@ -141,7 +141,7 @@ static void rig_init(rig_t *r, uint16_t num, uint32_t align) {
     r->mem = aligned_alloc(4096, align_up(r->mem_size, 4096));
     CHECK(r->mem != NULL);
     memset(r->mem, 0xA5, align_up(r->mem_size, 4096)); // virtq_init must zero it
-    virtq_init(&r->vq, r->mem, num, align);
+    CHECK(virtq_init(&r->vq, r->mem, r->mem_size, num, align));
     dev_init(&r->dev, r->mem, num, align);
 }
 
@@ -598,6 +598,61 @@ static void test_notify_and_irq_flags(void) {
     rig_free(&r);
 }
 
+// Queue sizes: the device's maximum capped at the driver's, rounded down to
+// a power of two, shrunk until the rings fit; virtq_init refuses the rest.
+static void test_size_pick_and_init_checks(void) {
+    size_t big = virtq_mem_size(VIRTQ_MAX_SIZE, 4096);
+    CHECK_EQ_U(virtq_pick_size(1024, 256, big, 4096), 256);
+    CHECK_EQ_U(virtq_pick_size(100, 256, big, 4096), 64);   // not a power of two
+    CHECK_EQ_U(virtq_pick_size(65535, 512, big, 4096), VIRTQ_MAX_SIZE); // over our table
+    CHECK_EQ_U(virtq_pick_size(0, 256, big, 4096), 0);
+    CHECK_EQ_U(virtq_pick_size(256, 256, virtq_mem_size(16, 4096), 4096), 16); // ring memory bounds it
+    CHECK_EQ_U(virtq_pick_size(256, 256, 100, 4096), 0);
+    CHECK_EQ_U(virtq_pick_size(3, 256, big, 4096), 2);
+    size_t size = virtq_mem_size(16, 4096);
+    void *mem = aligned_alloc(4096, align_up(size, 4096));
+    memset(mem, 0xA5, size);
+    virtq_t vq;
+    CHECK(!virtq_init(&vq, mem, size, 0, 4096));
+    CHECK(!virtq_init(&vq, mem, size, 12, 4096));
+    CHECK(!virtq_init(&vq, mem, size, 32, 4096)); // does not fit
+    CHECK(!virtq_init(&vq, mem, size, VIRTQ_MAX_SIZE * 2, 4096));
+    CHECK_EQ_U(((uint8_t *)mem)[0], 0xA5); // nothing written when refused
+    CHECK(virtq_init(&vq, mem, size, 16, 4096));
+    CHECK_EQ_U(vq.num, 16);
+    free(mem);
+}
+
+// A used index that moves by more than the queue size claims more
+// completions than there are buffers: the queue is marked broken and no
+// stale entry is walked, also later.
+static void test_used_index_jump_breaks_queue(void) {
+    rig_t r;
+    rig_init(&r, 8, 4096);
+    uint8_t b[8];
+    virtq_seg_t one = { b, 8, true };
+    CHECK(virtq_add(&r.vq, &one, 1, b));
+    int n;
+    dev_seg_t segs[2];
+    int h = dev_pop(&r.dev, segs, 2, &n);
+    dev_complete(&r.dev, (uint16_t)h, 8);
+    uint32_t len = 0;
+    CHECK(virtq_get_used(&r.vq, &len) == b);
+    CHECK(!r.vq.broken);
+    // Exactly the queue size ahead is still possible (every buffer used).
+    r.dev.used->idx = (uint16_t)(r.vq.last_used_idx + 8);
+    CHECK(virtq_has_used(&r.vq));
+    r.dev.used->idx = (uint16_t)(r.vq.last_used_idx + 9);
+    CHECK(virtq_get_used(&r.vq, &len) == NULL);
+    CHECK(r.vq.broken);
+    CHECK_EQ_U(len, 0);
+    CHECK(!virtq_has_used(&r.vq));
+    CHECK(virtq_get_used(&r.vq, &len) == NULL);
+    r.dev.used->idx = (uint16_t)(r.vq.last_used_idx + 1); // back to sane: still broken
+    CHECK(!virtq_has_used(&r.vq));
+    rig_free(&r);
+}
+
 static const test_case_t cases[] = {
     { "layout", test_layout },
     { "single_buffer", test_single_buffer },
@@ -608,6 +663,8 @@ static const test_case_t cases[] = {
     { "unknown_used_id", test_unknown_used_id },
     { "drain_loop_ends_after_unknown_id", test_drain_loop_ends_after_unknown_id },
     { "notify_and_irq_flags", test_notify_and_irq_flags },
+    { "size_pick_and_init_checks", test_size_pick_and_init_checks },
+    { "used_index_jump_breaks_queue", test_used_index_jump_breaks_queue },
 };
 
 int main(int argc, char **argv) {
