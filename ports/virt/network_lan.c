@@ -75,8 +75,6 @@ static struct pbuf *lan_merge_pbuf;
 static uint8_t lan_held_ack[RX_MERGE_ACK_LEN];
 static bool lan_ack_held;
 
-static void lan_loop_fill_csums(void);
-
 virtio_net_t *network_lan_nic(void) {
     return lan_present ? &lan_nic : NULL;
 }
@@ -144,7 +142,6 @@ static void lan_deferred_work(void) {
     // Every unlock comes here (modlwip locks once per segment read): look
     // before polling.
     for (int i = 0; i < 4 && lan_loop_pending(); ++i) {
-        lan_loop_fill_csums();
         netif_poll_all();
     }
     for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL;) {
@@ -204,18 +201,22 @@ static void lan_tx_offload(virtio_net_t *nic, uint8_t *hdr, uint8_t *frame, size
 }
 
 // Packets lwIP loops back to this netif's own addresses never reach the
-// device, so with offload on their TCP checksums are computed here, before
-// lwIP takes them in (each queued packet is one contiguous pbuf).
-static void lan_loop_fill_csums(void) {
-    if (!lan_csum_offload) {
-        return;
-    }
-    for (struct pbuf *q = lan_netif.loop_first; q != NULL; q = q->next) {
+// device, so with offload on their TCP checksums are computed here, as IP
+// takes them in (LWIP_HOOK_IP4_INPUT / IP6_INPUT): a reply that lwIP queues
+// while netif_poll runs is taken in by that same poll, so a pass over the
+// queue before polling would miss it. Each looped packet is one pbuf.
+uint32_t virt_loop_csum_fills;
+
+int virt_lwip_ip_input_hook(struct pbuf *p, struct netif *inp) {
+    // Only netif_poll sets if_idx before IP input: p was looped back.
+    if (inp == &lan_netif && lan_csum_offload && p->if_idx != NETIF_NO_INDEX && p->len == p->tot_len) {
         ip_csum_l4_t l4;
-        if (q->len == q->tot_len && ip_csum_parse(q->payload, q->len, &l4) && l4.proto == IP_CSUM_PROTO_TCP) {
-            ip_csum_fill(q->payload, &l4);
+        if (ip_csum_parse(p->payload, p->len, &l4) && l4.proto == IP_CSUM_PROTO_TCP) {
+            ip_csum_fill(p->payload, &l4);
+            virt_loop_csum_fills++;
         }
     }
+    return 0; // lwIP goes on with the packet
 }
 
 // Frames the device marks NEEDS_CSUM (from a host with offloads) carry only

@@ -61,6 +61,14 @@
 #define LWIP_RAND()                     virt_lwip_rand()
 uint32_t virt_lwip_rand(void);
 
+// Looped-back packets get their TCP checksums while checksum offload is on
+// (network_lan.c).
+struct pbuf;
+struct netif;
+int virt_lwip_ip_input_hook(struct pbuf *p, struct netif *inp);
+#define LWIP_HOOK_IP4_INPUT(p, inp)     virt_lwip_ip_input_hook(p, inp)
+#define LWIP_HOOK_IP6_INPUT(p, inp)     virt_lwip_ip_input_hook(p, inp)
+
 // Shared MicroPython settings (NO_SYS, DHCP, DNS, per-netif checksum control).
 #include "extmod/lwip-include/lwipopts_common.h"
 
