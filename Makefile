@@ -82,6 +82,7 @@ bench: setup-test firmware
 	$(PYTHON) tests/bench_net.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_net.json
 	$(PYTHON) tests/bench_virtmp.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_virtmp.json
 	$(PYTHON) tests/bench_storage.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_storage.json
+	$(PYTHON) tests/bench_flood.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_flood.json
 
 clean:
 	rm -rf build

@@ -119,6 +119,7 @@ IP_CSUM_CASES = [
     "fill_verifies",
     "udp_zero_is_ffff",
     "left_alone",
+    "finish_partial",
 ]
 
 BLK_CACHE_CASES = [

@@ -258,11 +258,12 @@ def test_net_fields_and_counters(vg):
     out = run(vg, """
         n = vnet.Net()
         for f in (lambda: setattr(n, 'header_length', 11), lambda: n.tx(b'short'),
-                  lambda: n.tx(bytes(1519)), lambda: setattr(n, 'rx_handler', 5)):
+                  lambda: n.tx(bytes(1515)), lambda: setattr(n, 'rx_handler', 5)):
             try:
                 f()
             except (ValueError, TypeError) as e:
                 print(type(e).__name__)
+        n.tx(b'\xff' * 6 + bytes(1508))  # MTU 1500 + the Ethernet header: the largest frame sent
         try:
             vnet.Net(1).init()
         except OSError as e:

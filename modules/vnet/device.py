@@ -148,7 +148,9 @@ class Net:
         return _virt.net_rx()
 
     def tx(self, frame):
-        """Send one Ethernet frame (14..1518 bytes, without the virtio header)."""
+        """Send one Ethernet frame without the virtio header: 14 bytes up to
+        the device's MTU + the 14-byte Ethernet header (1514 at MTU 1500);
+        ValueError otherwise."""
         _virt.net_tx(frame)
 
     @property

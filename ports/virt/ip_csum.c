@@ -3,6 +3,8 @@
 #include "ip_csum.h"
 
 #define IPV6_HLEN (40)
+#define ETH_TYPE_IPV4 (0x0800)
+#define ETH_TYPE_IPV6 (0x86dd)
 
 bool ip_csum_parse(const uint8_t *ip, size_t len, ip_csum_l4_t *l4) {
     if (len < 20) {
@@ -63,7 +65,7 @@ void ip_csum_set_pseudo(uint8_t *ip, const ip_csum_l4_t *l4) {
 void ip_csum_fill(uint8_t *ip, const ip_csum_l4_t *l4) {
     uint8_t *field = ip + l4->l4_off + l4->csum_off;
     put16(field, 0);
-    uint16_t csum = ~inet_csum_fold(inet_csum_add(l4->pseudo, ip + l4->l4_off, l4->l4_len));
+    uint16_t csum = (uint16_t)~inet_csum_fold(inet_csum_add(l4->pseudo, ip + l4->l4_off, l4->l4_len));
     if (csum == 0 && l4->proto == IP_CSUM_PROTO_UDP) {
         csum = 0xffff; // 0 means "no checksum" in UDP
     }
@@ -80,4 +82,22 @@ size_t ip_csum_packet_len(const uint8_t *ip, size_t len) {
         return tot <= len ? tot : len;
     }
     return len;
+}
+
+bool ip_csum_finish_partial(uint8_t *frame, size_t len, size_t start, size_t off) {
+    uint16_t type = len >= IP_CSUM_ETH_HLEN ? (frame[12] << 8 | frame[13]) : 0;
+    size_t end = len;
+    if (type == ETH_TYPE_IPV4 || type == ETH_TYPE_IPV6) {
+        end = IP_CSUM_ETH_HLEN + ip_csum_packet_len(frame + IP_CSUM_ETH_HLEN, len - IP_CSUM_ETH_HLEN);
+    }
+    if (start >= end || off + 2 > end - start) {
+        return false;
+    }
+    uint8_t *field = frame + start + off;
+    uint16_t csum = (uint16_t)~inet_csum_fold(inet_csum_add(0, frame + start, end - start));
+    if (csum == 0 && off == IP_CSUM_UDP_OFFSET) {
+        csum = 0xffff; // UDP's "no checksum" is 0 (RFC 768)
+    }
+    put16(field, csum);
+    return true;
 }

@@ -31,7 +31,6 @@
 #include "netif/ethernet.h"
 
 #include "ack_coalesce.h"
-#include "inet_csum.h"
 #include "ip_csum.h"
 #include "rx_merge.h"
 #include "net_raw.h"
@@ -220,29 +219,12 @@ int virt_lwip_ip_input_hook(struct pbuf *p, struct netif *inp) {
 }
 
 // Frames the device marks NEEDS_CSUM (from a host with offloads) carry only
-// a partial checksum: complete it so lwIP's check passes. The sum covers the
-// IP packet, not Ethernet padding behind it.
+// a partial checksum: complete it so lwIP's check passes.
 static void lan_rx_finish_csum(const uint8_t *hdr, uint8_t *frame, size_t len) {
-    if (!(hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
-        return;
+    if (hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+        // Nonsense offsets leave the frame as it is, for lwIP to reject.
+        ip_csum_finish_partial(frame, len, hdr[6] | hdr[7] << 8, hdr[8] | hdr[9] << 8);
     }
-    size_t start = hdr[6] | hdr[7] << 8;
-    size_t off = hdr[8] | hdr[9] << 8;
-    uint16_t type = len >= ETH_HLEN ? (frame[12] << 8 | frame[13]) : 0;
-    size_t end = len;
-    if (type == ETH_TYPE_IPV4 || type == ETH_TYPE_IPV6) {
-        end = ETH_HLEN + ip_csum_packet_len(frame + ETH_HLEN, len - ETH_HLEN);
-    }
-    if (start >= end || off + 2 > end - start) {
-        return; // nonsense offsets: leave it for lwIP to reject
-    }
-    uint8_t *field = frame + start + off;
-    uint16_t sum = (uint16_t)~inet_csum_fold(inet_csum_add(0, frame + start, end - start));
-    if (sum == 0 && off == IP_CSUM_UDP_OFFSET) {
-        sum = 0xffff; // UDP's "no checksum" is 0 (RFC 768)
-    }
-    field[0] = sum >> 8;
-    field[1] = sum & 0xff;
 }
 
 // A frame to send: lwIP's pbuf chain, or (p NULL) a copy ack_coalesce held.

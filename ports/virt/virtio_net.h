@@ -48,7 +48,9 @@
 // Frames handed up per poll when the owner services the device at thread
 // level; then it is rescheduled (NAPI's budget), so a flood cannot starve
 // Python code or the end-of-batch work.
+#ifndef VIRTIO_NET_RX_BUDGET
 #define VIRTIO_NET_RX_BUDGET (64)
+#endif
 #define VIRTIO_NET_BUF_SIZE (2048)
 #define VIRTIO_NET_QUEUE_SIZE (256)
 #define VIRTIO_NET_MIN_FRAME (14)

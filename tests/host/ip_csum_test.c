@@ -131,10 +131,46 @@ static void test_left_alone(void) {
     CHECK(!ip_csum_parse(p, 0, &l4));
 }
 
+// A device's partial checksum (NEEDS_CSUM) completed over the IP packet in
+// an Ethernet frame: padding behind the packet is not summed, UDP's 0 goes
+// out as 0xffff, offsets that do not fit leave the frame alone.
+static void test_finish_partial(void) {
+    static uint8_t f[2000];
+    const int versions[] = { 4, 6 };
+    const uint8_t protos[] = { IP_CSUM_PROTO_TCP, IP_CSUM_PROTO_UDP };
+    for (int v = 0; v < 2; ++v) {
+        for (int k = 0; k < 2; ++k) {
+            memset(f, 0, sizeof(f));
+            f[12] = versions[v] == 4 ? 0x08 : 0x86;
+            f[13] = versions[v] == 4 ? 0x00 : 0xdd;
+            size_t len = 14 + make_packet(f + 14, versions[v], protos[k], 5);
+            ip_csum_l4_t l4;
+            CHECK(ip_csum_parse(f + 14, len - 14, &l4));
+            ip_csum_set_pseudo(f + 14, &l4); // what a host with offload sends
+            size_t padded = len < 60 ? 60 : len + 7;
+            memset(f + len, 0xa5, padded - len);
+            CHECK(ip_csum_finish_partial(f, padded, 14 + l4.l4_off, l4.csum_off));
+            CHECK(verifies(f + 14, len - 14));
+        }
+    }
+    // Offsets past the packet: refused, nothing written.
+    size_t len = 14 + make_packet(f + 14, 4, IP_CSUM_PROTO_TCP, 0);
+    f[12] = 0x08, f[13] = 0x00;
+    uint8_t copy[100];
+    memcpy(copy, f, len);
+    CHECK(!ip_csum_finish_partial(f, len, len, 0));
+    CHECK(!ip_csum_finish_partial(f, len, 34, len));
+    CHECK(!ip_csum_finish_partial(f, len, 34, 0xffff));
+    CHECK(!ip_csum_finish_partial(f, len + 20, 34 + 19, 0)); // inside the padding
+    CHECK(!memcmp(copy, f, len));
+    CHECK(!ip_csum_finish_partial(f, 10, 9, 0));
+}
+
 static const test_case_t cases[] = {
     { "fill_verifies", test_fill_verifies },
     { "udp_zero_is_ffff", test_udp_zero_is_ffff },
     { "left_alone", test_left_alone },
+    { "finish_partial", test_finish_partial },
 };
 
 int main(int argc, char **argv) {
