@@ -34,11 +34,22 @@ static struct {
 
 typedef struct {
     uint32_t node; // offset of its FDT_BEGIN_NODE token
+    int32_t parent; // the enclosing node's offset, FDT_NODE_NONE for the root
+    uint32_t phandle; // 0 if none
     uint32_t compatible; // offset of the property's value, 0 if none
     uint32_t compatible_len;
     uint32_t device_type;
     uint32_t device_type_len;
 } fdt_index_entry_t;
+
+// Boot asks for the interrupts of every device node, nearly all of which
+// inherit the root's interrupt parent: the last ancestor resolved and the
+// last controller's #interrupt-cells are remembered (reset by fdt_init).
+static struct {
+    int ancestor, controller;
+    int cells_node;
+    uint32_t cells;
+} irq_memo = { FDT_NODE_NONE, FDT_NODE_NONE, FDT_NODE_NONE, 0 };
 
 static fdt_index_entry_t fdt_index[FDT_INDEX_MAX];
 static size_t fdt_index_len;
@@ -196,22 +207,31 @@ bool fdt_is_compatible(int node, const char *compatible) {
 // Records each node, and the first "compatible" and "device_type" among the
 // properties that open it: what fdt_get_prop finds. Stops where the walks
 // would: at FDT_END or a token that does not fit. False if the table is full.
+// Nodes nest at most this deep (QEMU's virt trees: 3); deeper ones are not
+// indexed (the walks are used).
+#define FDT_MAX_DEPTH (16)
+
 static bool index_build(void) {
     size_t n = 0;
     fdt_index_entry_t *cur = NULL; // the node whose properties come next
+    int32_t open[FDT_MAX_DEPTH]; // the nodes not yet closed
+    int depth = 0;
     uint32_t off = 0;
     for (;;) {
         uint32_t tag = token_at(off);
         uint32_t next = next_token(off);
         if (tag == FDT_BEGIN_NODE) {
-            if (n == FDT_INDEX_MAX) {
+            if (n == FDT_INDEX_MAX || depth == FDT_MAX_DEPTH) {
                 return false;
             }
             cur = &fdt_index[n++];
-            *cur = (fdt_index_entry_t) { .node = off };
+            *cur = (fdt_index_entry_t) { .node = off, .parent = depth > 0 ? open[depth - 1] : FDT_NODE_NONE };
+            open[depth++] = (int32_t)off;
         } else if (tag == FDT_PROP && cur != NULL && next != 0) {
             uint32_t len = be32(fdt.structs + off + 4);
-            if (cur->compatible == 0 && prop_name_is(off, "compatible")) {
+            if (cur->phandle == 0 && len == 4 && (prop_name_is(off, "phandle") || prop_name_is(off, "linux,phandle"))) {
+                cur->phandle = be32(fdt.structs + off + 12);
+            } else if (cur->compatible == 0 && prop_name_is(off, "compatible")) {
                 cur->compatible = off + 12;
                 cur->compatible_len = len;
             } else if (cur->device_type == 0 && prop_name_is(off, "device_type")) {
@@ -220,6 +240,9 @@ static bool index_build(void) {
             }
         } else if (tag != FDT_NOP) {
             cur = NULL; // a subnode or the end of this one: no more properties
+            if (tag == FDT_END_NODE && depth > 0) {
+                depth--;
+            }
         }
         if (next == 0 || tag == FDT_END) {
             break;
@@ -255,6 +278,7 @@ static const char *index_value(uint32_t off) {
 }
 
 bool fdt_init(const void *blob, size_t max_size) {
+    irq_memo.ancestor = irq_memo.controller = irq_memo.cells_node = FDT_NODE_NONE;
     const uint8_t *b = blob;
     memset(&fdt, 0, sizeof(fdt));
     fdt_indexed = false;
@@ -398,13 +422,22 @@ bool fdt_get_reg(int node, int index, uint64_t *addr, uint64_t *size) {
            && read_cells(p + 4 * fdt.address_cells, fdt.size_cells, size);
 }
 
-// The node whose subtree holds `node` directly, by walking from the root
-// with a stack of open nodes; FDT_NODE_NONE for the root or a bad handle.
-#define FDT_MAX_DEPTH (16)
+// The index entry of a node, or NULL.
+static const fdt_index_entry_t *index_entry(int node) {
+    size_t i = index_after(node);
+    return i > 0 && fdt_index[i - 1].node == (uint32_t)node ? &fdt_index[i - 1] : NULL;
+}
 
+// The node whose subtree holds `node` directly: from the index, else by
+// walking from the root with a stack of open nodes; FDT_NODE_NONE for the
+// root or a bad handle.
 int fdt_parent(int node) {
     if (fdt.structs == NULL || node <= 0) {
         return FDT_NODE_NONE;
+    }
+    if (fdt_indexed) {
+        const fdt_index_entry_t *e = index_entry(node);
+        return e != NULL ? e->parent : FDT_NODE_NONE;
     }
     int open[FDT_MAX_DEPTH];
     int depth = 0;
@@ -437,6 +470,14 @@ int fdt_find_phandle(uint32_t phandle) {
     if (phandle == 0 || phandle == 0xffffffff) {
         return FDT_NODE_NONE;
     }
+    if (fdt_indexed) {
+        for (size_t i = 0; i < fdt_index_len; ++i) {
+            if (fdt_index[i].phandle == phandle) {
+                return (int)fdt_index[i].node;
+            }
+        }
+        return FDT_NODE_NONE;
+    }
     for (int node = next_node(FDT_NODE_NONE); node != FDT_NODE_NONE; node = next_node(node)) {
         uint32_t len;
         const uint8_t *p = fdt_get_prop(node, "phandle", &len);
@@ -465,9 +506,14 @@ int fdt_interrupt_parent(int node) {
     // "interrupt-parent" on the node or its nearest ancestor that has one
     // (the devicetree specification, 2.4.1).
     for (int n = node, hops = 0; n != FDT_NODE_NONE && hops < FDT_MAX_DEPTH; n = fdt_parent(n), ++hops) {
+        if (n == irq_memo.ancestor) {
+            return irq_memo.controller;
+        }
         uint32_t phandle;
         if (get_u32(n, "interrupt-parent", &phandle)) {
-            return fdt_find_phandle(phandle);
+            irq_memo.ancestor = n;
+            irq_memo.controller = fdt_find_phandle(phandle);
+            return irq_memo.controller;
         }
     }
     return FDT_NODE_NONE;
@@ -476,8 +522,15 @@ int fdt_interrupt_parent(int node) {
 bool fdt_get_interrupt(int node, int index, fdt_interrupt_t *out) {
     int parent = fdt_interrupt_parent(node);
     uint32_t ncells, len;
-    if (parent == FDT_NODE_NONE || !get_u32(parent, "#interrupt-cells", &ncells)
-        || ncells == 0 || ncells > FDT_MAX_INTERRUPT_CELLS) {
+    if (parent != FDT_NODE_NONE && parent == irq_memo.cells_node) {
+        ncells = irq_memo.cells;
+    } else if (parent == FDT_NODE_NONE || !get_u32(parent, "#interrupt-cells", &ncells)) {
+        return false;
+    } else {
+        irq_memo.cells_node = parent;
+        irq_memo.cells = ncells;
+    }
+    if (ncells == 0 || ncells > FDT_MAX_INTERRUPT_CELLS) {
         return false;
     }
     const uint8_t *p = fdt_get_prop(node, "interrupts", &len);

@@ -18,10 +18,14 @@ bool virtio_mmio_find(uint32_t device_id, int index, virtio_dev_t *dev) {
         uint64_t addr, size;
         uint32_t irq;
         if (!fdt_get_reg(node, 0, &addr, &size) || size < VIRTIO_MMIO_CONFIG || addr > UINTPTR_MAX
-            || !virt_irq_from_fdt(node, 0, &irq)) {
-            continue;
+            || !virtio_mmio_probe((uintptr_t)addr, 0, device_id, dev)) {
+            continue; // most of QEMU's 32 transports are empty
         }
-        if (virtio_mmio_probe((uintptr_t)addr, irq, device_id, dev) && found++ == index) {
+        if (!virt_irq_from_fdt(node, 0, &irq)) {
+            continue; // a device we could not take interrupts from
+        }
+        dev->irq = irq;
+        if (found++ == index) {
             return true;
         }
     }

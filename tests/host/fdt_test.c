@@ -20,6 +20,9 @@
 bool walk_fdt_init(const void *blob, size_t max_size);
 int walk_fdt_find_compatible(int from, const char *compatible);
 int walk_fdt_find_device_type(int from, const char *device_type);
+int walk_fdt_parent(int node);
+int walk_fdt_find_phandle(uint32_t phandle);
+int walk_fdt_interrupt_parent(int node);
 
 static const char *plain_path, *args_path, *bootargs;
 
@@ -164,6 +167,9 @@ static void exercise(void) {
             CHECK_EQ_U(node, walked);
             walked = walk_fdt_find_compatible(walked, compat[c]);
             touch_node(node);
+            // Parents and interrupt parents from the index match the walk's.
+            CHECK(fdt_parent(node) == walk_fdt_parent(node));
+            CHECK(fdt_interrupt_parent(node) == walk_fdt_interrupt_parent(node));
         }
         if (n < 1000) {
             CHECK(walked == FDT_NODE_NONE);
@@ -185,6 +191,11 @@ static void exercise(void) {
             touch_node(node);
         }
     }
+    for (uint32_t ph = 0; ph < 8; ++ph) {
+        CHECK(fdt_find_phandle(ph) == walk_fdt_find_phandle(ph));
+    }
+    CHECK(fdt_parent(4) == walk_fdt_parent(4));
+    CHECK(fdt_parent(-5) == FDT_NODE_NONE);
     touch_node(0);
     touch_node(4);
     touch_node(-5);
