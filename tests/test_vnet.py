@@ -263,7 +263,7 @@ def test_net_fields_and_counters(vg):
                 f()
             except (ValueError, TypeError) as e:
                 print(type(e).__name__)
-        n.tx(b'\xff' * 6 + bytes(1508))  # MTU 1500 + the Ethernet header: the largest frame sent
+        n.tx(bytes(1514))  # MTU 1500 + the Ethernet header: the largest frame sent
         try:
             vnet.Net(1).init()
         except OSError as e:
