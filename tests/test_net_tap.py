@@ -10,17 +10,15 @@ Every address used is inside the namespace (192.168.77.0/24); the namespace,
 its tap device and QEMU are removed at the end, also on failure.
 """
 
-import hashlib
 import os
 import shutil
-import subprocess
-import sys
 import time
 
 import pytest
 import virtmp
 
 from support import TRANSPORTS
+from tap_peer import BULK_BYTES, PEER, check_bulk, guest_bulk, parse, start_peer
 
 HOST_IP = "192.168.77.1"
 GUEST_IP = "192.168.77.2"
@@ -29,8 +27,6 @@ NETMASK = "255.255.255.0"
 TAP = "vtap0"
 HTTP_PORT = 8080
 BULK_PORT = 9100
-BULK_BYTES = 4 * 1024 * 1024
-BULK_BLOCK = 4096
 
 VIRTIO_NET_F_CSUM = 1 << 0
 VIRTIO_NET_F_GUEST_CSUM = 1 << 1
@@ -52,12 +48,6 @@ pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason(
 def _need_tool(name, package):
     if shutil.which(name) is None:
         pytest.fail("`%s` is missing: install the Debian package %s (tools/setup.sh test)" % (name, package))
-
-
-def _die_with_parent():
-    """A command prefix that kills what it runs (a host-side helper, not QEMU:
-    virtmp sees to that) when the test process dies."""
-    return ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
 
 
 def set_static_address(g):
@@ -181,129 +171,42 @@ def test_curl_http_server_in_guest(tap_guest):
 
 
 # The server inside the namespace: reads BULK_BYTES from the guest, then sends
-# BULK_BYTES of its own; prints the digests. A packet socket on the tap counts
-# the TCP segments of the connection whose checksum is left for someone else
-# to finish (TP_STATUS_CSUMNOTREADY: CHECKSUM_PARTIAL in the kernel), per
-# direction: from the guest, that is its NEEDS_CSUM header; towards the guest,
-# the kernel hands QEMU partial checksums that reach the guest as NEEDS_CSUM.
-HOST_BULK_SERVER = r"""
-import hashlib, os, socket, struct, sys, threading, time
+# BULK_BYTES of its own, counting the connection's segments (tap_peer.PEER).
+HOST_BULK_SERVER = PEER + r"""
 host, port, nbytes, ifname = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-SOL_PACKET, PACKET_AUXDATA, TP_STATUS_CSUMNOTREADY, PACKET_OUTGOING = 263, 8, 1 << 3, 4
-counts = {"in": 0, "in_partial": 0, "out": 0, "out_partial": 0}
-stop = threading.Event()
-sniff = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(3))  # ETH_P_ALL: outgoing too
-sniff.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
-sniff.bind((ifname, 0))
-sniff.settimeout(0.2)
-
-def sniffer():
-    end = time.monotonic() + 120
-    while not stop.is_set() and time.monotonic() < end:
-        try:
-            data, anc, _, addr = sniff.recvmsg(128, socket.CMSG_SPACE(20))
-        except socket.timeout:
-            continue
-        if addr[1] != 0x0800 or len(data) < 40 or data[9] != 6:
-            continue
-        ihl = (data[0] & 15) * 4
-        sport, dport = struct.unpack("!HH", data[ihl:ihl + 4])
-        if port not in (sport, dport):
-            continue
-        status = 0
-        for level, kind, value in anc:
-            if level == SOL_PACKET and kind == PACKET_AUXDATA:
-                status = struct.unpack_from("I", value)[0]
-        way = "out" if addr[2] == PACKET_OUTGOING else "in"
-        counts[way] += 1
-        if status & TP_STATUS_CSUMNOTREADY:
-            counts[way + "_partial"] += 1
-
-t = threading.Thread(target=sniffer, daemon=True)
-t.start()
+t = start_sniffer(ifname, port, 120)
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind((host, port))
 srv.listen(1)
 srv.settimeout(30)
 print("READY", flush=True)
-c, _ = srv.accept()
-c.settimeout(60)
-h = hashlib.sha256()
-got = 0
-while got < nbytes:
-    d = c.recv(min(65536, nbytes - got))
-    if not d:
-        break
-    h.update(d)
-    got += len(d)
-print("RECEIVED", got, h.hexdigest(), flush=True)
-data = os.urandom(nbytes)
-print("SENDING", hashlib.sha256(data).hexdigest(), flush=True)
-c.sendall(data)
-c.settimeout(30)
-while c.recv(4096):  # until the guest closes
-    pass
-c.close()
-time.sleep(0.3)
-stop.set()
-t.join(5)
-print("SEGMENTS", counts["in"], counts["in_partial"], counts["out"], counts["out_partial"], flush=True)
+serve_bulk(srv, nbytes, 30)
+finish_sniffer(t)
 print("DONE", flush=True)
 """
 
 GUEST_BULK_CLIENT = """
-import socket, hashlib
-base = bytes((i * 31 + 7) & 0xff for i in range(%(block)d))
-buf = bytearray(base)
+import socket
 s = socket.socket()
 s.settimeout(60)
 s.connect(('%(host)s', %(port)d))
-for k in range(%(blocks)d):
-    buf[0:4] = k.to_bytes(4, 'big')
-    s.write(buf)
-print('SENT')
-h = hashlib.sha256()
-rbuf = bytearray(8192)
-mv = memoryview(rbuf)
-got = 0
-while got < %(nbytes)d:
-    n = s.readinto(rbuf)
-    if not n:
-        break
-    h.update(mv[:n])
-    got += n
+send_bulk(s)
+recv_bulk(s)
 s.close()
-print('RECEIVED', got, ''.join('%%02x' %% b for b in h.digest()))
 """
-
-
-def expected_guest_stream():
-    h = hashlib.sha256()
-    buf = bytearray((i * 31 + 7) & 0xFF for i in range(BULK_BLOCK))
-    for k in range(BULK_BYTES // BULK_BLOCK):
-        buf[0:4] = k.to_bytes(4, "big")
-        h.update(buf)
-    return h.hexdigest()
 
 
 def test_bulk_tcp_both_ways_with_checksum_offload(tap_guest):
     g = tap_guest
     before = g.net_info()
     assert before["features"] & VIRTIO_NET_F_CSUM and before["features"] & VIRTIO_NET_F_GUEST_CSUM
-    server = subprocess.Popen(
-        g.ns.exec_cmd(*_die_with_parent(), sys.executable, "-c", HOST_BULK_SERVER, HOST_IP, str(BULK_PORT), str(BULK_BYTES), TAP),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    server = start_peer(g.ns, HOST_BULK_SERVER, HOST_IP, BULK_PORT, BULK_BYTES, TAP)
     try:
         assert server.stdout.readline().strip() == "READY", server.stderr.read()
         t0 = time.monotonic()
         g.enter_raw()
-        out, err = g.raw_exec(
-            GUEST_BULK_CLIENT % {"block": BULK_BLOCK, "blocks": BULK_BYTES // BULK_BLOCK,
-                                 "host": HOST_IP, "port": BULK_PORT, "nbytes": BULK_BYTES},
-            timeout=180,
-        )
+        out, err = g.raw_exec(guest_bulk(GUEST_BULK_CLIENT, host=HOST_IP, port=BULK_PORT), timeout=180)
         elapsed = time.monotonic() - t0
         g.exit_raw()
         host_out, host_err = server.communicate(timeout=40)
@@ -312,21 +215,17 @@ def test_bulk_tcp_both_ways_with_checksum_offload(tap_guest):
             server.kill()
             server.wait(5)
     assert err == "", err
-    host = dict((line.split()[0], line.split()[1:]) for line in host_out.splitlines() if line.strip())
-    guest = dict((line.split()[0], line.split()[1:]) for line in out.splitlines() if line.strip())
-    # Guest -> Linux: checksums completed by the host from the guest's partial ones.
-    assert host["RECEIVED"] == [str(BULK_BYTES), expected_guest_stream()], (host_out, host_err)
-    # Linux -> guest: frames arrive with NEEDS_CSUM and the guest completes them.
-    assert guest["RECEIVED"] == [str(BULK_BYTES), host["SENDING"][0]], (out, host_out)
-    assert "DONE" in host
-    seg_in, seg_in_partial, seg_out, seg_out_partial = map(int, host["SEGMENTS"])
-    # The offload is in use both ways: most segments carry partial checksums.
+    # Guest -> Linux: checksums completed by the host from the guest's partial
+    # ones; Linux -> guest: frames arrive with NEEDS_CSUM and the guest
+    # completes them.
+    host = parse(host_out)
+    seg_in, seg_in_partial, _, _ = check_bulk(g.transport, parse(out), host,
+                                              "guest: %s\nLinux: %s%s" % (out, host_out, host_err), elapsed)
+    # The offload is in use from the guest too: most segments carry partial checksums.
     assert seg_in_partial > seg_in // 2, "guest TX without NEEDS_CSUM: %s" % host["SEGMENTS"]
-    assert seg_out_partial > seg_out // 2, "guest RX without NEEDS_CSUM: %s" % host["SEGMENTS"]
     after = g.net_info()
     assert after["rx_errors"] == before["rx_errors"]
     assert after["tx_errors"] == before["tx_errors"]
-    print("%s: %d bytes each way in %.1fs; segments from/to the guest %s (partial checksums %s/%s); "
-          "rx_packets +%d, tx_packets +%d, rx_dropped +%d" % (
-        g.transport, BULK_BYTES, elapsed, (seg_in, seg_out), seg_in_partial, seg_out_partial, after["rx_packets"] - before["rx_packets"],
-        after["tx_packets"] - before["tx_packets"], after["rx_dropped"] - before["rx_dropped"]))
+    print("%s: rx_packets +%d, tx_packets +%d, rx_dropped +%d" % (
+        g.transport, after["rx_packets"] - before["rx_packets"], after["tx_packets"] - before["tx_packets"],
+        after["rx_dropped"] - before["rx_dropped"]))

@@ -17,17 +17,17 @@ gives the zone (an unbound one gets EHOSTUNREACH on connect, EINVAL on
 sendto; a UDP socket bound on '::' cannot reply to a link-local sender).
 """
 
-import hashlib
+import collections
 import subprocess
-import sys
 import time
 
 import pytest
 import virtmp
 
 from support import TRANSPORTS
-from test_net_tap import (GUEST_IP, HOST_IP, PREFIX, TAP, VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM, _die_with_parent,
-                          _skip_reason, finish_raw, start_raw)
+from tap_peer import BULK_BYTES, PEER, check_bulk, guest_bulk, parse, start_peer
+from test_net_tap import (GUEST_IP, HOST_IP, PREFIX, TAP, VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM, _skip_reason,
+                          finish_raw, start_raw)
 
 pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
 
@@ -36,8 +36,6 @@ GUEST_ULA = "fd77::2"  # a static address for the own-address test
 TCP_PORT = 9600
 UDP_PORT = 9601
 ACK_PORT = 9602  # IPv4: the guest's acknowledgements of Linux's IPv6 datagrams
-BULK_BYTES = 4 * 1024 * 1024
-BULK_BLOCK = 4096
 CONNECT_TIMEOUT = 10  # any one connection attempt, guest or Linux
 UDP_COUNT = 300
 # 1452 is the largest payload in one 1500-byte IPv6 packet, 1453 and 3000 are fragmented.
@@ -56,76 +54,18 @@ def dgram(seq, size, salt):
 GUEST_PATTERN = PATTERN.replace("%", "%%")  # for guest code that is %-formatted
 
 # Linux's end, run inside the namespace: python3 -c HOST MODE ARGS...
-HOST = PATTERN + r"""
-import hashlib, os, socket, sys, threading, time
+HOST = PATTERN + PEER + r"""
 mode, tap, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-SOL_PACKET, PACKET_AUXDATA, TP_STATUS_CSUMNOTREADY, PACKET_OUTGOING = 263, 8, 1 << 3, 4
-counts = {"in": 0, "in_partial": 0, "out": 0, "out_partial": 0}
-stop = threading.Event()
-
-def sniffer(sniff):
-    # IPv6 TCP frames of this port on the tap, and how many of them carry a
-    # partial checksum (NEEDS_CSUM towards or from the guest).
-    end = time.monotonic() + 150
-    while not stop.is_set() and time.monotonic() < end:
-        try:
-            data, anc, _, addr = sniff.recvmsg(128, socket.CMSG_SPACE(20))
-        except socket.timeout:
-            continue
-        if addr[1] != 0x86DD or len(data) < 60 or data[6] != 6 or port not in struct.unpack("!HH", data[40:44]):
-            continue
-        status = 0
-        for level, kind, value in anc:
-            if level == SOL_PACKET and kind == PACKET_AUXDATA:
-                status = struct.unpack_from("I", value)[0]
-        way = "out" if addr[2] == PACKET_OUTGOING else "in"
-        counts[way] += 1
-        counts[way + "_partial"] += bool(status & TP_STATUS_CSUMNOTREADY)
-
-def start_sniffer():
-    sniff = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(3))
-    sniff.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
-    sniff.bind((tap, 0))
-    sniff.settimeout(0.2)
-    t = threading.Thread(target=sniffer, args=(sniff,), daemon=True)
-    t.start()
-    return t
-
-def finish_sniffer(t):
-    time.sleep(0.3), stop.set(), t.join(5)
-    print("SEGMENTS", counts["in"], counts["in_partial"], counts["out"], counts["out_partial"], flush=True)
-
-def recv_bulk(c):
-    h, got = hashlib.sha256(), 0
-    while got < n:
-        d = c.recv(min(65536, n - got))
-        if not d:
-            break
-        h.update(d)
-        got += len(d)
-    print("RECEIVED", got, h.hexdigest(), flush=True)
-
-def send_bulk(c):
-    data = os.urandom(n)
-    print("SENDING", hashlib.sha256(data).hexdigest(), flush=True)
-    c.sendall(data)
 
 if mode == "tcp-server":  # the guest connects, sends n bytes, then receives n
-    t = start_sniffer()
+    t = start_sniffer(tap, port, 150)
     srv = socket.create_server(("::", port), family=socket.AF_INET6)
     srv.settimeout(20)
     print("READY", flush=True)
-    c, peer = srv.accept()
-    print("PEER", peer[0], flush=True)
-    c.settimeout(60)
-    recv_bulk(c)
-    send_bulk(c)
-    while c.recv(4096):  # until the guest closes
-        pass
-    c.close()
+    serve_bulk(srv, n, 60)
     finish_sniffer(t)
 elif mode == "tcp-client":  # Linux connects to the guest, sends n bytes, then receives n
-    t = start_sniffer()
+    t = start_sniffer(tap, port, 150)
     try:
         c = socket.create_connection((sys.argv[5] + "%" + tap, port), timeout=float(sys.argv[6]))
     except OSError as e:
@@ -133,8 +73,8 @@ elif mode == "tcp-client":  # Linux connects to the guest, sends n bytes, then r
         sys.exit(1)
     print("CONNECTED", flush=True)
     c.settimeout(60)
-    send_bulk(c)
-    recv_bulk(c)
+    send_bulk(c, n)
+    recv_bulk(c, n)
     c.close()
     finish_sniffer(t)
 elif mode == "udp-echo":  # checks the guest's datagrams, answers each with a reply datagram
@@ -186,11 +126,8 @@ print("DONE", flush=True)
 
 
 def host_start(g, mode, port, n, *args):
-    p = subprocess.Popen(
-        g.ns.exec_cmd(*_die_with_parent(), sys.executable, "-c", HOST, mode, TAP, str(port), str(n), *map(str, args)),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    g.host_procs.append(p)
+    p = start_peer(g.ns, HOST, mode, TAP, port, n, *args)
+    g.host_procs.append(p)  # killed in tap6's teardown
     return p
 
 
@@ -203,10 +140,6 @@ def host_finish(p, timeout):
         out, err = p.communicate(timeout=5)
         err += "\n[killed after %ss]" % timeout
     return parse(out), out, err
-
-
-def parse(text):
-    return dict((line.split()[0], line.split()[1:]) for line in text.splitlines() if line.strip())
 
 
 def csum_errors(ns):
@@ -223,6 +156,50 @@ def assert_no_new_csum_errors(g, before, context):
     after = csum_errors(g.ns)
     grown = {k: after[k] - before[k] for k in after if after[k] != before[k]}
     assert not grown, "Linux dropped frames from the guest for bad checksums: %s\n%s" % (grown, context)
+
+
+# What an exchange between the guest and Linux's end gave: each end's parsed
+# output, both outputs for assertion messages, and how long it took.
+Run = collections.namedtuple("Run", "guest host context seconds")
+
+
+def guest_as_client(g, code, timeout, failed, host_args, host_timeout):
+    """Linux's end (host_start(g, *host_args)) up, then code in the guest; if
+    the guest prints `failed` (gave up on Linux), Linux's end is killed rather
+    than waited for. Asserts as run_checked does, and that nothing failed."""
+    before = csum_errors(g.ns)
+    p = host_start(g, *host_args)
+    assert p.stdout.readline().strip() == "READY", p.stderr.read()
+    t0 = time.monotonic()
+    g.enter_raw()
+    out, err = g.raw_exec(code, timeout=timeout)
+    g.exit_raw()
+    if failed in out:
+        p.kill()
+    run = run_checked(g, before, t0, out, err, host_finish(p, host_timeout))
+    assert failed not in out, run.context
+    return run
+
+
+def guest_as_server(g, code, timeout, ready, host_args, host_timeout):
+    """code started in the guest, then, once it prints `ready`, Linux's end
+    (host_start(g, *host_args)); asserts as run_checked does."""
+    before = csum_errors(g.ns)
+    start_raw(g, code)
+    g.read_until(ready, 10)
+    t0 = time.monotonic()
+    host_result = host_finish(host_start(g, *host_args), host_timeout)
+    out, err = finish_raw(g, timeout)
+    return run_checked(g, before, t0, out, err, host_result)
+
+
+def run_checked(g, before, t0, out, err, host_result):
+    """The Run; asserts Linux counted no bad checksums (since before) and the guest raised nothing."""
+    host, host_out, host_err = host_result
+    context = "guest: %s%s\nLinux: %s%s" % (out, err, host_out, host_err)
+    assert_no_new_csum_errors(g, before, context)
+    assert err == "", context
+    return Run(parse(out), host, context, time.monotonic() - t0)
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -262,49 +239,24 @@ def tap6(request, virt_guest_factory):
                 g.stop()  # before the namespace and its tap go
 
 
-# Guest-side pieces of the bulk transfers on socket s.
-GUEST_SEND = """
-buf = bytearray((i * 31 + 7) & 0xff for i in range(%(block)d))
-for k in range(%(blocks)d):
-    buf[0:4] = k.to_bytes(4, 'big')
-    s.write(buf)
-print('SENT')
-"""
-
-GUEST_RECV = """
-h = hashlib.sha256()
-rbuf = bytearray(8192)
-mv = memoryview(rbuf)
-got = 0
-while got < %(nbytes)d:
-    n = s.readinto(rbuf)
-    if not n:
-        break
-    h.update(mv[:n])
-    got += n
-print('RECEIVED', got, ''.join('%%02x' %% b for b in h.digest()))
-"""
-
 GUEST_TCP_CLIENT = """
-import socket, hashlib
+import socket
 s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
 s.bind(('%(ll)s', 0))
 s.settimeout(%(connect_timeout)d)
 try:
     s.connect(('%(host)s', %(port)d))
-    ok = True
 except OSError as e:
     print('CONNECT_FAILED', e.errno)
-    ok = False
-if ok:
+else:
     s.settimeout(60)
-    SEND
-    RECV
+    send_bulk(s)
+    recv_bulk(s)
 s.close()
 """
 
 GUEST_TCP_SERVER = """
-import socket, hashlib
+import socket
 srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(('::', %(port)d))
@@ -313,81 +265,43 @@ srv.settimeout(%(accept_timeout)d)
 print('LISTENING')
 try:
     s, peer = srv.accept()
-    print('PEER', peer[0])
 except OSError as e:
     print('ACCEPT_FAILED', e.errno)
-    s = None
-if s:
+else:
+    print('PEER', peer[0])
     s.settimeout(60)
-    RECV
-    SEND
+    recv_bulk(s)
+    send_bulk(s)
     s.close()
 srv.close()
 """
 
 
-def guest_code(template, **values):
-    values.update(block=BULK_BLOCK, blocks=BULK_BYTES // BULK_BLOCK, nbytes=BULK_BYTES, connect_timeout=CONNECT_TIMEOUT)
-    indent = lambda code: code.strip().replace("\n", "\n    ")
-    return (template.replace("SEND", indent(GUEST_SEND)).replace("RECV", indent(GUEST_RECV))) % values
-
-
-def expected_guest_stream():
-    h = hashlib.sha256()
-    buf = bytearray((i * 31 + 7) & 0xFF for i in range(BULK_BLOCK))
-    for k in range(BULK_BYTES // BULK_BLOCK):
-        buf[0:4] = k.to_bytes(4, "big")
-        h.update(buf)
-    return h.hexdigest()
-
-
-def check_bulk(g, guest, host, context, t0):
-    # Guest -> Linux and Linux -> guest, each checked at the receiver.
-    assert host.get("RECEIVED") == [str(BULK_BYTES), expected_guest_stream()], context
-    assert guest.get("RECEIVED") == [str(BULK_BYTES), host["SENDING"][0]], context
-    assert "DONE" in host, context
-    seg_in, seg_in_partial, seg_out, seg_out_partial = map(int, host["SEGMENTS"])
-    # Towards the guest Linux leaves partial checksums (NEEDS_CSUM) that the
-    # guest completes; from the guest, partial (offloaded) or full ones will do.
-    assert seg_out_partial > seg_out // 2, "guest RX without NEEDS_CSUM: %s" % host["SEGMENTS"]
-    print("%s: IPv6 %d bytes each way in %.1fs; segments from/to the guest %d/%d (partial checksums %d/%d)" % (
-        g.transport, BULK_BYTES, time.monotonic() - t0, seg_in, seg_out, seg_in_partial, seg_out_partial))
+def bulk_both_ways(g, exchange, *args):
+    """The Run of exchange(g, *args) (guest_as_client or guest_as_server: a
+    bulk transfer), checked at both receivers; the guest counted no receive
+    errors. From the guest, partial (offloaded) or full checksums will do:
+    Linux found no bad ones."""
+    info = g.net_info()
+    run = exchange(g, *args)
+    check_bulk("%s: IPv6" % g.transport, run.guest, run.host, run.context, run.seconds)
+    assert g.net_info()["rx_errors"] == info["rx_errors"]
+    return run
 
 
 def test_ipv6_tcp_guest_connects_to_linux_bulk_both_ways(tap6):
     g = tap6
-    before, info = csum_errors(g.ns), g.net_info()
-    server = host_start(g, "tcp-server", TCP_PORT, BULK_BYTES)
-    assert server.stdout.readline().strip() == "READY", server.stderr.read()
-    t0 = time.monotonic()
-    g.enter_raw()
-    out, err = g.raw_exec(guest_code(GUEST_TCP_CLIENT, ll=g.ll, host=HOST_LL, port=TCP_PORT), timeout=180)
-    g.exit_raw()
-    if "CONNECT_FAILED" in out:
-        server.kill()
-    host, host_out, host_err = host_finish(server, 40)
-    context = "guest: %s%s\nLinux: %s%s" % (out, err, host_out, host_err)
-    assert_no_new_csum_errors(g, before, context)
-    assert err == "" and "CONNECT_FAILED" not in out, context
-    assert host.get("PEER", [""])[0].lower() == g.ll.lower(), context
-    check_bulk(g, parse(out), host, context, t0)
-    assert g.net_info()["rx_errors"] == info["rx_errors"]
+    code = guest_bulk(GUEST_TCP_CLIENT, ll=g.ll, host=HOST_LL, port=TCP_PORT, connect_timeout=CONNECT_TIMEOUT)
+    run = bulk_both_ways(g, guest_as_client, code, 180, "CONNECT_FAILED", ("tcp-server", TCP_PORT, BULK_BYTES), 40)
+    assert run.host.get("PEER", [""])[0].lower() == g.ll.lower(), run.context
 
 
 def test_ipv6_tcp_linux_connects_to_guest_server_on_any(tap6):
     g = tap6
-    before, info = csum_errors(g.ns), g.net_info()
-    start_raw(g, guest_code(GUEST_TCP_SERVER, port=TCP_PORT, accept_timeout=CONNECT_TIMEOUT + 5))
-    g.read_until(b"LISTENING", 10)
-    t0 = time.monotonic()
-    client = host_start(g, "tcp-client", TCP_PORT, BULK_BYTES, g.ll.lower(), CONNECT_TIMEOUT)
-    host, host_out, host_err = host_finish(client, CONNECT_TIMEOUT + 120)
-    out, err = finish_raw(g, CONNECT_TIMEOUT + 120)
-    context = "guest: %s%s\nLinux: %s%s" % (out, err, host_out, host_err)
-    assert_no_new_csum_errors(g, before, context)
-    assert err == "" and "CONNECTED" in host and "PEER" in parse(out), context
-    check_bulk(g, parse(out), host, context, t0)
-    assert g.net_info()["rx_errors"] == info["rx_errors"]
+    code = guest_bulk(GUEST_TCP_SERVER, port=TCP_PORT, accept_timeout=CONNECT_TIMEOUT + 5)
+    client = ("tcp-client", TCP_PORT, BULK_BYTES, g.ll.lower(), CONNECT_TIMEOUT)
+    run = bulk_both_ways(g, guest_as_server, code, CONNECT_TIMEOUT + 120, b"LISTENING", client, CONNECT_TIMEOUT + 120)
+    assert "CONNECTED" in run.host and "PEER" in run.guest, run.context
 
 
 GUEST_UDP_CLIENT = GUEST_PATTERN + """
@@ -427,21 +341,11 @@ def test_ipv6_udp_both_ways(tap6):
     """The guest sends datagrams to Linux, which checks each and answers with a
     reply of the same size that the guest checks; some are fragmented."""
     g = tap6
-    before = csum_errors(g.ns)
-    echo = host_start(g, "udp-echo", UDP_PORT, UDP_COUNT, REPLY_SALT)
-    assert echo.stdout.readline().strip() == "READY", echo.stderr.read()
-    g.enter_raw()
-    out, err = g.raw_exec(GUEST_UDP_CLIENT % {"sizes": UDP_SIZES, "ll": g.ll, "count": UDP_COUNT, "host": HOST_LL,
-                                              "port": UDP_PORT, "salt": REPLY_SALT}, timeout=90)
-    g.exit_raw()
-    if "LOST" in out:
-        echo.kill()
-    host, host_out, host_err = host_finish(echo, 20)
-    context = "guest: %s%s\nLinux: %s%s" % (out, err, host_out, host_err)
-    assert_no_new_csum_errors(g, before, context)
-    assert err == "" and "LOST" not in out, context
-    assert parse(out)["UDP"][:2] == [str(UDP_COUNT), "0"], context
-    assert host["ECHO"] == [str(UDP_COUNT), "0"], context
+    code = GUEST_UDP_CLIENT % {"sizes": UDP_SIZES, "ll": g.ll, "count": UDP_COUNT, "host": HOST_LL, "port": UDP_PORT,
+                               "salt": REPLY_SALT}
+    run = guest_as_client(g, code, 90, "LOST", ("udp-echo", UDP_PORT, UDP_COUNT, REPLY_SALT), 20)
+    assert run.guest["UDP"][:2] == [str(UDP_COUNT), "0"], run.context
+    assert run.host["ECHO"] == [str(UDP_COUNT), "0"], run.context
 
 
 GUEST_UDP_SERVER = GUEST_PATTERN + """
@@ -478,19 +382,12 @@ def test_ipv6_udp_linux_to_guest(tap6):
     guest socket bound on '::'; the guest acknowledges each over IPv4, so this
     direction is checked on its own."""
     g = tap6
-    before = csum_errors(g.ns)
-    start_raw(g, GUEST_UDP_SERVER % {"port": UDP_PORT, "count": UDP_COUNT, "host4": HOST_IP, "ackport": ACK_PORT})
-    g.read_until(b"READY", 10)
-    sender = host_start(g, "udp-send", UDP_PORT, UDP_COUNT, g.ll.lower(), HOST_IP, ACK_PORT,
-                        ",".join(map(str, UDP_SIZES)))
-    host, host_out, host_err = host_finish(sender, 90)
-    out, err = finish_raw(g, 20)
-    context = "guest: %s%s\nLinux: %s%s" % (out, err, host_out, host_err)
-    assert_no_new_csum_errors(g, before, context)
-    assert err == "", context
-    got, bad, dup, sizes = parse(out)["GOT"]  # dup: sent again when an ack was lost
-    assert (got, bad, sizes) == (str(UDP_COUNT), "0", str(len(UDP_SIZES))), context
-    assert host["ACKED"][:2] == [str(UDP_COUNT), "0"], context
+    code = GUEST_UDP_SERVER % {"port": UDP_PORT, "count": UDP_COUNT, "host4": HOST_IP, "ackport": ACK_PORT}
+    sender = ("udp-send", UDP_PORT, UDP_COUNT, g.ll.lower(), HOST_IP, ACK_PORT, ",".join(map(str, UDP_SIZES)))
+    run = guest_as_server(g, code, 20, b"READY", sender, 90)
+    got, bad, dup, sizes = run.guest["GOT"]  # dup: sent again when an ack was lost
+    assert (got, bad, sizes) == (str(UDP_COUNT), "0", str(len(UDP_SIZES))), run.context
+    assert run.host["ACKED"][:2] == [str(UDP_COUNT), "0"], run.context
 
 
 # The guest talks to itself: for each address a TCP server and client
