@@ -7,7 +7,7 @@
 #                   stdout and in build/bench.json, bench_net.json,
 #                   bench_virtmp.json, bench_storage.json)
 #
-# MICROPY_TOP=... and LWIP_DIR=... use your own checkouts instead of the
+# MICROPY_TOP=..., LWIP_DIR=... and MBEDTLS_DIR=... use your own trees instead of the
 # Debian source packages fetched into deps/.
 
 BOARD ?= VIRT_ARM
@@ -19,7 +19,8 @@ PYTHON := $(VENV)/bin/python
 
 MICROPY_TOP ?= $(DEPS)/micropython
 LWIP_DIR ?= $(DEPS)/lwip
-export MICROPY_TOP LWIP_DIR
+MBEDTLS_DIR ?= $(DEPS)/mbedtls
+export MICROPY_TOP LWIP_DIR MBEDTLS_DIR
 
 include boards/$(BOARD)/mpconfigboard.mk
 
@@ -63,7 +64,7 @@ setup-test:
 
 # Fetch only when the default trees are used and not yet unpacked.
 deps: setup
-ifeq ($(MICROPY_TOP),$(DEPS)/micropython)
+ifneq ($(filter $(DEPS)/%,$(MICROPY_TOP) $(LWIP_DIR) $(MBEDTLS_DIR)),)
 	@sh tools/fetch-deps.sh $(DEPS)
 endif
 

@@ -274,6 +274,12 @@ def run_multi_net(transport, make_guest):
         assert out.strip() == "b'hello' %s" % SEGMENT[0][0], out
         out = guests[0].repl("print(u.recv(16)); u.close()", timeout=10)
         assert out.strip() == "b'hello'", out
+        # The TLS tests read their certificates and keys from the current
+        # directory, as on a board: they go onto the guests' RAM filesystem.
+        for g in guests:
+            for name in sorted(glob.glob(os.path.join(MPY_TESTS, "multi_net", "*.der"))):
+                with open(name, "rb") as f:
+                    g.exec("with open(%r, 'wb') as f:\n    f.write(%r)" % (os.path.basename(name), f.read()))
         for g in guests:
             g.detach()  # the runner opens the pty itself
         cmd = [sys.executable, os.path.abspath(__file__), "multitest", guests[0].pty, guests[1].pty]

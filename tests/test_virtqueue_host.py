@@ -16,7 +16,9 @@ completes, causes that keep coming, a receive flood, a used index that jumps)
 for ports/virt/virtio_net.c; tests/host/virtio_mmio_test.c plays the MMIO
 registers (a reset that never completes, queue maxima that are no power of
 two, causes raised again after their ACK) for ports/virt/virtio_mmio.c and
-virtio_dev.c; tests/host/ip_csum_test.c checks the IPv4/IPv6 TCP/UDP checksums
+virtio_dev.c; tests/host/virtio_rng_test.c plays an entropy device (full,
+partial, empty, silent, lying answers) for ports/virt/virtio_rng.c;
+tests/host/ip_csum_test.c checks the IPv4/IPv6 TCP/UDP checksums
 of ports/virt/ip_csum.c; tests/host/blk_cache_test.c
 checks the disks' read cache and write gathering (ports/virt/blk_cache.c)
 against a fake disk and a model of it. All are built here with the host's `cc` under
@@ -115,6 +117,11 @@ VIRTIO_MMIO_CASES = [
     "config_widths",
 ]
 
+VIRTIO_RNG_CASES = [
+    "reads",
+    "misbehaving",
+]
+
 IP_CSUM_CASES = [
     "fill_verifies",
     "udp_zero_is_ffff",
@@ -195,6 +202,9 @@ PROGRAMS = {
     # The MMIO transport and the generic init sequence against fake registers.
     "virtio_mmio_test": (["tests/host/virtio_mmio_test.c", "ports/virt/virtio_mmio.c", "ports/virt/virtio_dev.c",
                           "ports/virt/virtqueue.c"], VIRTIO_MMIO_CASES),
+    # The entropy driver through the transport interface against a fake device.
+    "virtio_rng_test": (["tests/host/virtio_rng_test.c", "ports/virt/virtio_rng.c", "ports/virt/virtio_dev.c",
+                         "ports/virt/virtqueue.c"], VIRTIO_RNG_CASES),
     # TCP/UDP checksums over IPv4 and IPv6 (offload and loopback).
     "ip_csum_test": (["tests/host/ip_csum_test.c", "ports/virt/ip_csum.c", "ports/virt/inet_csum.c"], IP_CSUM_CASES),
     # The disks' read cache and write gathering against a fake disk.

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Fetch MicroPython and lwIP from Debian's trixie source packages, verify the
-# orig tarballs and unpack them into deps/ (git-ignored).
+# Fetch MicroPython, lwIP and mbedTLS from Debian's trixie source packages,
+# verify the orig tarballs and unpack them into deps/ (git-ignored).
 #
 # Usage: tools/fetch-deps.sh DEPS_DIR
 # The deb-src entry is derived from this machine's own apt sources, so no
@@ -13,7 +13,8 @@ DL="$DEPS/download"
 
 # package  orig-tarball  sha256  unpack-dir
 PKGS="micropython micropython_1.25.0+ds.orig.tar.xz 7b25be99a502f070b2de81dafc08da7051d992325d6e67daa9045a918fffdbea micropython
-lwip lwip_2.2.1+dfsg1.orig.tar.xz 83729c274c499d3348e9fbbe043a3113f3fa8953e7efddc7c21c7fcbb1f2b7b1 lwip"
+lwip lwip_2.2.1+dfsg1.orig.tar.xz 83729c274c499d3348e9fbbe043a3113f3fa8953e7efddc7c21c7fcbb1f2b7b1 lwip
+mbedtls mbedtls_3.6.6.orig.tar.bz2 8fb65fae8dcae5840f793c0a334860a411f884cc537ea290ce1c52bb64ca007a mbedtls"
 
 die() { echo "fetch-deps: $*" >&2; exit 1; }
 
@@ -71,7 +72,10 @@ echo "$PKGS" | while read -r pkg orig sum dir; do
     fi
     rm -rf "$DEPS/$dir.tmp" "$DEPS/$dir"
     mkdir -p "$DEPS/$dir.tmp"
-    tar -xJf "$DL/$orig" -C "$DEPS/$dir.tmp" --strip-components=1 || die "cannot unpack $orig (is xz-utils installed?)"
+    case "$orig" in
+        *.bz2) tar -xjf "$DL/$orig" -C "$DEPS/$dir.tmp" --strip-components=1 || die "cannot unpack $orig (is bzip2 installed?)" ;;
+        *) tar -xJf "$DL/$orig" -C "$DEPS/$dir.tmp" --strip-components=1 || die "cannot unpack $orig (is xz-utils installed?)" ;;
+    esac
     mv "$DEPS/$dir.tmp" "$DEPS/$dir"
     touch "$stamp"
     echo "fetch-deps: $pkg unpacked in $DEPS/$dir"

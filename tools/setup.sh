@@ -19,12 +19,12 @@ as_root() {
 # Build and run: cross toolchain, QEMU (ipxe-qemu has the ROM QEMU's virt
 # machine loads for its default NIC), source-package tools.
 PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm ipxe-qemu
-python3 make xz-utils dpkg-dev"
+python3 make xz-utils bzip2 dpkg-dev"
 # Tests: the venv, host-side C tests, the Linux tools that talk to the
 # guest over a tap device in a network namespace, and the FAT tools that
 # virtmp's disk images use (mkfs.fat; mcopy, mmd, mdir).
 if [ "$WHAT" = test ]; then
-    PKGS="$PKGS python3-venv gcc libc6-dev iproute2 iputils-ping curl util-linux dosfstools mtools"
+    PKGS="$PKGS python3-venv gcc libc6-dev iproute2 iputils-ping curl util-linux dosfstools mtools openssl"
 fi
 
 missing=""

@@ -27,6 +27,7 @@ def _guest_args(p):
     p.add_argument("--append", default=None, help="boot arguments, e.g. 'ip=10.0.2.20/24,10.0.2.2'")
     p.add_argument("--legacy", action="store_true", help="legacy virtio-mmio (default: modern VirtIO 1.x)")
     p.add_argument("--no-net", action="store_true", help="no NIC")
+    p.add_argument("--no-rng", action="store_true", help="no virtio-rng device (os.urandom and TLS fall back to timer jitter)")
     p.add_argument("--disk", action="append", default=[], metavar="IMG",
                    help="a raw disk image as a virtio-blk disk (the first is virt.Disk(0) in the guest); repeatable; "
                         "make one with `virtmp disk make`")
@@ -108,7 +109,7 @@ def parser():
 def _options(a, net):
     return dict(board=a.board, firmware=a.firmware, mem=a.mem, append=a.append,
                 transport="legacy" if a.legacy else "modern", net=None if a.no_net else net,
-                disk=list(a.disk) or None, romfs=a.romfs)
+                disk=list(a.disk) or None, romfs=a.romfs, rng=not a.no_rng)
 
 
 def cmd_run(a):

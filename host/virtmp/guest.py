@@ -111,7 +111,8 @@ class Guest(Console):
                or a list of them: virtio-blk disks (virt.Disk(0), virt.Disk(1), ... in the guest)
     romfs      None, a ROMFS image (mpremote romfs build, virtmp romfs), its bytes, or a
                folder to build one from: mounted at /rom from the second flash bank
-    transport  "modern" or "legacy" virtio-mmio (NICs and disks)
+    transport  "modern" or "legacy" virtio-mmio (NICs, disks and the RNG)
+    rng        a virtio-rng device (default True): os.urandom and TLS entropy
     semihosting  the guest's sys.exit(n) in a frozen main.py ends QEMU with n
     qemu_args  more QEMU arguments
     prefix     command words to run QEMU under (unshare ..., ip netns exec ...)
@@ -119,7 +120,7 @@ class Guest(Console):
     """
 
     def __init__(self, board=None, firmware=None, mem=None, append=None, net=None, transport="modern",
-                 semihosting=True, qemu_args=(), prefix=(), boot_timeout=20, disk=None, romfs=None):
+                 semihosting=True, qemu_args=(), prefix=(), boot_timeout=20, disk=None, romfs=None, rng=True):
         super().__init__()
         self.board = board or config.default_board()
         self.firmware = config.find_firmware(firmware, self.board)
@@ -132,6 +133,7 @@ class Guest(Console):
         self.disks = as_disks(disk)
         check_disks(self.disks)
         self.romfs = romfs
+        self.rng = rng
         self._romfs_dir = None
         self.transport = transport
         self.semihosting = semihosting
@@ -156,7 +158,7 @@ class Guest(Console):
             cmd += ["-append", self.append]
         if not self.nics:
             cmd += ["-nic", "none"]
-        if (self.nics or self.disks) and self.transport == "modern":
+        if (self.nics or self.disks or self.rng) and self.transport == "modern":
             cmd += ["-global", "virtio-mmio.force-legacy=false"]
         prefix = list(self.prefix)
         for i, nic in enumerate(self.nics):
@@ -170,6 +172,8 @@ class Guest(Console):
         # lowest: the devices go in reverse, so disk 0 is the firmware's first.
         for i in reversed(range(len(self.disks))):
             cmd += ["-device", "virtio-blk-device,drive=d%d" % i]
+        if self.rng:
+            cmd += ["-device", "virtio-rng-device"]  # after the disks: their slots stay put
         if self.romfs is not None:
             cmd += ["-drive", "if=pflash,unit=1,format=raw,readonly=on,file=%s" % self._romfs_flash().replace(",", ",,")]
         return prefix + cmd + self.qemu_args

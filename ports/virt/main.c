@@ -20,6 +20,7 @@
 #include "fdt.h"
 #include "gic.h"
 #include "irq.h"
+#include "virt_entropy.h"
 #include "heap_areas.h"
 #include "net_raw.h"
 #include "network_lan.h"
@@ -124,6 +125,7 @@ void virt_main(const void *dtb) {
         heap_end -= ram_disk_size;
         ram_disk_init(heap_end, ram_disk_size);
     }
+    virt_entropy_init(); // before the NIC: a MAC of our own may need it
     network_lan_boot();
 
     for (;;) {

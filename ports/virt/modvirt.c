@@ -1,5 +1,7 @@
 // _virt: what the frozen Python of this port needs from C and nothing more:
 // the boot arguments QEMU passed (-append) and the NIC's driver state.
+#include <string.h>
+
 #include "py/runtime.h"
 
 #include "py/mperrno.h"
@@ -7,6 +9,7 @@
 #include "fdt.h"
 #include "net_raw.h"
 #include "network_lan.h"
+#include "virt_entropy.h"
 
 // The kernel command line from /chosen/bootargs (QEMU -append), or "".
 static mp_obj_t virt_bootargs(void) {
@@ -69,6 +72,20 @@ static mp_obj_t virt_net_info(void) {
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(virt_net_info_obj, virt_net_info);
+
+// The entropy source: whether a virtio-rng device feeds it, and its counters.
+static mp_obj_t virt_rng_info(void) {
+    virtio_rng_t *rng = virt_entropy_device();
+    mp_obj_t d = mp_obj_new_dict(0);
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_device), mp_obj_new_bool(virt_entropy_from_device()));
+    dict_store_int(d, MP_QSTR_requests, rng ? rng->requests : 0);
+    dict_store_int(d, MP_QSTR_bytes, rng ? rng->bytes : 0);
+    dict_store_int(d, MP_QSTR_empty, rng ? rng->empty : 0);
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_error),
+        rng && rng->error ? mp_obj_new_str(rng->error, strlen(rng->error)) : mp_const_none);
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(virt_rng_info_obj, virt_rng_info);
 
 static virtio_net_t *nic_or_raise(void) {
     virtio_net_t *nic = network_lan_nic();
@@ -161,6 +178,7 @@ static const mp_rom_map_elem_t virt_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_net_rx_callback), MP_ROM_PTR(&virt_net_rx_callback_obj) },
     { MP_ROM_QSTR(MP_QSTR_net_icmp), MP_ROM_PTR(&virt_net_icmp_obj) },
     { MP_ROM_QSTR(MP_QSTR_net_reinit), MP_ROM_PTR(&virt_net_reinit_obj) },
+    { MP_ROM_QSTR(MP_QSTR_rng_info), MP_ROM_PTR(&virt_rng_info_obj) },
 };
 static MP_DEFINE_CONST_DICT(virt_module_globals, virt_module_globals_table);
 

@@ -67,6 +67,16 @@
 #define MICROPY_PY_TIME_TIME_TIME_NS        (1)
 #define MICROPY_PY_TIME_INCLUDEFILE         "modtime_virt.c"
 #define MICROPY_PY_RANDOM_SEED_INIT_FUNC    (mp_hal_random_seed())
+// Entropy (virt_entropy.c: virtio-rng, else timer jitter) for os.urandom.
+#define MICROPY_PY_OS_URANDOM               (1)
+#define MICROPY_PY_OS_INCLUDEFILE           "modos_virt.c"
+// TLS: MicroPython's ssl/tls on mbedTLS (MICROPY_SSL_MBEDTLS from the
+// Makefile, mbedtls/mbedtls_config_port.h), its hashes and ciphers too.
+#define MICROPY_PY_SSL                      (1)
+#define MICROPY_TRACKED_ALLOC               (1)
+#define MICROPY_PY_HASHLIB_MD5              (1)
+#define MICROPY_PY_HASHLIB_SHA1             (1)
+#define MICROPY_PY_CRYPTOLIB                (1)
 #define MICROPY_PY_MACHINE                  (1)
 #define MICROPY_PY_MACHINE_INCLUDEFILE      "modmachine_virt.c"
 #define MICROPY_PY_MACHINE_RESET            (1)

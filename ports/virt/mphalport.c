@@ -9,6 +9,7 @@
 #include "rtc_pl031.h"
 #include "timer.h"
 #include "uart_pl011.h"
+#include "virt_entropy.h"
 #include "virt_random.h"
 #include "virt_wait.h"
 
@@ -72,7 +73,9 @@ uint64_t mp_hal_time_ns(void) {
 }
 
 uint32_t mp_hal_random_seed(void) {
-    return (uint32_t)cpu_counter() ^ rtc_seconds();
+    uint32_t seed;
+    virt_entropy_read((uint8_t *)&seed, sizeof(seed));
+    return seed;
 }
 
 uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
