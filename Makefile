@@ -13,7 +13,7 @@
 BOARD ?= VIRT_ARM
 TOPDIR := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 DEPS := $(TOPDIR)/deps
-BUILD := $(TOPDIR)/build/$(BOARD)
+BUILD := $(TOPDIR)/build/$(BOARD)$(if $(filter 1,$(TLS13)),-tls13)
 VENV := $(TOPDIR)/build/venv
 PYTHON := $(VENV)/bin/python
 

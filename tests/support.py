@@ -3,7 +3,9 @@ themselves are booted with the virtmp package (host/virtmp)."""
 
 import os
 import struct
+import subprocess
 
+import pytest
 import virtmp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -12,6 +14,38 @@ FIRMWARE = os.path.join(ROOT, "build", BOARD, "firmware.elf")
 TRANSPORTS = virtmp.TRANSPORTS
 GUEST_IP = "10.0.2.15"  # slirp's DHCP lease
 HOST_FROM_GUEST = "10.0.2.2"  # the host's 127.0.0.1, seen from a slirp guest
+MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
+
+
+def _make_env():
+    # Run the port's make as a user would, not as a sub-make of `make test`.
+    env = dict(os.environ)
+    for var in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "BUILD"):
+        env.pop(var, None)
+    return env
+
+
+def _run_make(args, what):
+    cmd = ["make", "-j%d" % (os.cpu_count() or 1)] + args
+    r = subprocess.run(cmd, env=_make_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=900)
+    if r.returncode != 0:
+        pytest.fail("%s failed (%d): %s\n%s" % (what, r.returncode, " ".join(cmd),
+                                                r.stdout.decode(errors="replace")[-3000:]))
+
+
+def build_firmware(build_dir, app_dir=None, make_vars=()):
+    """Build ports/virt into build_dir (APP=app_dir, and VAR=value words such
+    as "TLS13=1"), leaving build/<BOARD> alone; the firmware's path."""
+    # BUILD on the port's command line is passed on to the sub-make that
+    # builds mpy-cross, which would then compile it into build_dir (and fail).
+    # Building mpy-cross first, without BUILD, means that sub-make never runs.
+    if not os.path.exists(os.path.join(MICROPY_TOP, "mpy-cross", "build", "mpy-cross")):
+        _run_make(["-C", os.path.join(MICROPY_TOP, "mpy-cross")], "building mpy-cross")
+    args = ["-C", os.path.join(ROOT, "ports", "virt"), "BOARD=" + BOARD, "MICROPY_TOP=" + MICROPY_TOP,
+            "BUILD=" + str(build_dir)] + (["APP=" + str(app_dir)] if app_dir else []) + list(make_vars)
+    _run_make(args, "building firmware %s" % " ".join(args[4:]))
+    return os.path.join(str(build_dir), "firmware.elf")
 
 
 def inet_csum(data):

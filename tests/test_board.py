@@ -15,47 +15,16 @@ import time
 import pytest
 import virtmp
 
-from support import BOARD, ROOT
+from support import BOARD, ROOT, build_firmware
 
 # Under pytest-xdist all of this file runs on one worker: its session fixture builds the app firmware once.
 pytestmark = pytest.mark.xdist_group('board-apps')
 
-MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
 MPREMOTE = os.path.join(os.path.dirname(sys.executable), "mpremote")
 MiB = 1024 * 1024
 
 
-# Firmware with a user app frozen in (make APP=dir).
-
-def _make_env():
-    # Run the port's make as a user would, not as a sub-make of `make test`.
-    env = dict(os.environ)
-    for var in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "BUILD"):
-        env.pop(var, None)
-    return env
-
-
-def _run_make(args, what):
-    cmd = ["make", "-j%d" % (os.cpu_count() or 1)] + args
-    r = subprocess.run(cmd, env=_make_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=900)
-    if r.returncode != 0:
-        pytest.fail("%s failed (%d): %s\n%s" % (what, r.returncode, " ".join(cmd),
-                                                r.stdout.decode(errors="replace")[-3000:]))
-
-
-def build_app_firmware(app_dir, build_dir):
-    """Build ports/virt with APP=app_dir into build_dir, leaving build/<BOARD> alone."""
-    # BUILD on the port's command line is passed on to the sub-make that
-    # builds mpy-cross, which would then compile it into build_dir (and fail).
-    # Building mpy-cross first, without BUILD, means that sub-make never runs.
-    if not os.path.exists(os.path.join(MICROPY_TOP, "mpy-cross", "build", "mpy-cross")):
-        _run_make(["-C", os.path.join(MICROPY_TOP, "mpy-cross")], "building mpy-cross")
-    _run_make(["-C", os.path.join(ROOT, "ports", "virt"), "BOARD=" + BOARD,
-               "MICROPY_TOP=" + MICROPY_TOP, "BUILD=" + str(build_dir), "APP=" + str(app_dir)],
-              "building firmware with APP=%s" % app_dir)
-    return os.path.join(str(build_dir), "firmware.elf")
-
+# Firmware with a user app frozen in (make APP=dir): support.build_firmware.
 
 APPS = {
     "exit3": "import sys\nprint('app: exit 3')\nsys.exit(3)\n",
@@ -74,7 +43,7 @@ def app_firmware(tmp_path_factory):
         app = top / name
         app.mkdir()
         (app / "main.py").write_text(source)
-        elf = build_app_firmware(app, build)
+        elf = build_firmware(build, app_dir=app)
         images[name] = str(top / (name + ".elf"))
         shutil.copyfile(elf, images[name])
     return images

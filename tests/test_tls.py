@@ -20,11 +20,19 @@ import time
 
 import pytest
 
-from support import TRANSPORTS
+from support import BOARD, ROOT, TRANSPORTS, build_firmware
 
 GUEST_TLS_PORT = 8443
-# The TLS 1.1-only server of the version test is deprecated in CPython, rightly.
-pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
+# The TLS 1.1-only server of the version test is deprecated in CPython,
+# rightly. The TLS 1.3 firmware is built once, by one xdist worker.
+pytestmark = [pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning"),
+              pytest.mark.xdist_group("tls13-build")]
+
+
+@pytest.fixture(scope="module")
+def tls13_firmware():
+    """The firmware built with TLS 1.3 (make TLS13=1), in a build directory of its own."""
+    return build_firmware(os.path.join(ROOT, "build", BOARD + "-tls13"), make_vars=["TLS13=1"])
 
 
 def _openssl(*args, cwd):
@@ -144,29 +152,31 @@ def tls_error_text(port, **kw):
 """
 
 
-@pytest.fixture(params=TRANSPORTS)
-def tls_guest(request, virt_guest_factory, certs):
-    g = virt_guest_factory(transport=request.param, forwards=[GUEST_TLS_PORT])
+def _tls_guest(factory, certs, **options):
+    g = factory(forwards=[GUEST_TLS_PORT], **options)
     g.exec(CLIENT % {"hostname": "localhost"})
     g.exec("CA = %r\nOTHER = %r" % ((certs / "ca.pem").read_text(), (certs / "other-ca.pem").read_text()))
     return g
 
 
+@pytest.fixture(params=TRANSPORTS)
+def tls_guest(request, virt_guest_factory, certs):
+    return _tls_guest(virt_guest_factory, certs, transport=request.param)
+
+
 VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 
 
-# mbedTLS 3.6.6 with TLS 1.3 on offers rsa_pss_rsae_* in TLS 1.2 too, but its
-# TLS 1.2 client rejects a ServerKeyExchange signed so (ILLEGAL_PARAMETER),
-# which OpenSSL does with an RSA key. Fixed upstream after 3.6.6
-# (Mbed-TLS/mbedtls#10672); strict, so the test says when Debian's has it.
-RSA_TLS12 = pytest.mark.xfail(strict=True, raises=Exception,
-                              reason="mbedTLS 3.6.6: TLS 1.2 ServerKeyExchange signed with RSA-PSS is refused")
+# The TLS 1.3 firmware (make TLS13=1) offers rsa_pss_rsae_* in TLS 1.2 too,
+# but mbedTLS 3.6.6's TLS 1.2 client refuses a ServerKeyExchange signed so
+# (ILLEGAL_PARAMETER), which OpenSSL sends with an RSA key. Fixed upstream
+# after 3.6.6 (Mbed-TLS/mbedtls#10672); strict, so the test says when
+# Debian's mbedTLS has the fix (and TLS 1.3 can become the default).
+RSA_TLS12_ON_TLS13 = pytest.mark.xfail(strict=True, raises=Exception,
+                                       reason="mbedTLS 3.6.6: TLS 1.2 ServerKeyExchange signed with RSA-PSS is refused")
 
 
-@pytest.mark.parametrize("key,version", [
-    ("ecdsa", "1.2"), ("ecdsa", "1.3"), pytest.param("rsa", "1.2", marks=RSA_TLS12), ("rsa", "1.3")])
-def test_https_client_verified(tls_guest, certs, key, version):
-    g = tls_guest
+def _https_round(g, certs, key, version):
     ca_der = (certs / "ca.der").read_bytes()
     with HostTLSServer(certs, key=key, versions=(VERSIONS[version],) * 2) as srv:
         assert g.eval("tls_get(%d, cadata=CA)" % srv.port) == b"hello over tls\n"
@@ -177,13 +187,31 @@ def test_https_client_verified(tls_guest, certs, key, version):
     assert srv.negotiated == ["TLSv" + version] * 4
 
 
+@pytest.mark.parametrize("key", ["ecdsa", "rsa"])
+def test_https_client_verified(tls_guest, certs, key):
+    """The default firmware: TLS 1.2, verified, CA as PEM, DER and a file."""
+    _https_round(tls_guest, certs, key, "1.2")
+
+
+@pytest.mark.parametrize("key,version", [
+    ("ecdsa", "1.3"), ("rsa", "1.3"), ("ecdsa", "1.2"), pytest.param("rsa", "1.2", marks=RSA_TLS12_ON_TLS13)])
+def test_https_client_verified_tls13_firmware(virt_guest_factory, tls13_firmware, certs, key, version):
+    g = _tls_guest(virt_guest_factory, certs, firmware=tls13_firmware)
+    _https_round(g, certs, key, version)
+
+
+def test_default_firmware_has_no_tls13(tls_guest, certs):
+    with HostTLSServer(certs, versions=(ssl.TLSVersion.TLSv1_3,) * 2) as srv:
+        assert "MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE" in tls_guest.eval("tls_error_text(%d, cadata=CA)" % srv.port)
+
+
 # What each failure says (mbedTLS's error names through MicroPython's OSError).
 EXPECTED_ERRORS = {
     "unknown CA": "ValueError('\\nThe certificate is not correctly signed by the trusted CA",
     "wrong hostname": "ValueError('\\nThe certificate Common Name (CN) does not match",
     "closed mid-handshake": "OSError(104,",  # ECONNRESET
     "garbage ServerHello": "MBEDTLS_ERR_SSL_INVALID_RECORD",
-    "version refused": "MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE",  # the server's protocol_version alert
+    "version refused": "MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION",  # the guest refuses the server's TLS 1.1
 }
 
 

@@ -253,23 +253,26 @@ def test_guest_command_with_disks(tmp_path, fw):
     virtmp.make_image(b, "64K", fs="blank")
     cmd = virtmp.Guest(firmware=fw, disk=str(a)).command()
     assert opts(cmd, "-drive") == ["file=%s,if=none,format=raw,id=d0" % a]
+    # The RNG (on by default) after the disks, so their slots stay where they were.
+    assert opts(cmd, "-device") == ["virtio-blk-device,drive=d0", "virtio-rng-device"]
+    cmd = virtmp.Guest(firmware=fw, disk=str(a), rng=False).command()
     assert opts(cmd, "-device") == ["virtio-blk-device,drive=d0"]
     assert opts(cmd, "-nic") == ["none"] and opts(cmd, "-global") == ["virtio-mmio.force-legacy=false"]
-    cmd = virtmp.Guest(firmware=fw, disk=a, transport="legacy").command()
+    cmd = virtmp.Guest(firmware=fw, disk=a, transport="legacy", rng=False).command()
     assert "-global" not in cmd and opts(cmd, "-device") == ["virtio-blk-device,drive=d0"]
     # A list; read-only; a comma in a path doubled (QEMU's escape); the
     # -device options in reverse, so the firmware finds d0 first (QEMU's
     # virt machine gives the first -device the highest virtio-mmio slot).
-    cmd = virtmp.Guest(firmware=fw, disk=[a, virtmp.DiskImage(b, readonly=True)]).command()
+    cmd = virtmp.Guest(firmware=fw, disk=[a, virtmp.DiskImage(b, readonly=True)], rng=False).command()
     assert opts(cmd, "-drive") == ["file=%s,if=none,format=raw,id=d0" % a,
                                    "file=%s,if=none,format=raw,id=d1,readonly=on" % str(b).replace(",", ",,")]
     assert opts(cmd, "-device") == ["virtio-blk-device,drive=d1", "virtio-blk-device,drive=d0"]
     # With a NIC: one -global for both, no -nic none.
     cmd = virtmp.Guest(firmware=fw, net="user", disk=a).command()
     assert opts(cmd, "-global") == ["virtio-mmio.force-legacy=false"] and "-nic" not in cmd
-    assert opts(cmd, "-device")[-1] == "virtio-blk-device,drive=d0"
-    # No disk: as before.
-    cmd = virtmp.Guest(firmware=fw).command()
+    assert opts(cmd, "-device")[-2:] == ["virtio-blk-device,drive=d0", "virtio-rng-device"]
+    # No disk (and no RNG): as before.
+    cmd = virtmp.Guest(firmware=fw, rng=False).command()
     assert "-drive" not in cmd and "-global" not in cmd and opts(cmd, "-nic") == ["none"]
     assert virtmp.Guest(firmware=fw, disk=a).disks == [virtmp.DiskImage(str(a))]
 

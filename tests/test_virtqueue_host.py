@@ -17,7 +17,8 @@ for ports/virt/virtio_net.c; tests/host/virtio_mmio_test.c plays the MMIO
 registers (a reset that never completes, queue maxima that are no power of
 two, causes raised again after their ACK) for ports/virt/virtio_mmio.c and
 virtio_dev.c; tests/host/virtio_rng_test.c plays an entropy device (full,
-partial, empty, silent, lying answers) for ports/virt/virtio_rng.c;
+partial, empty, silent, lying answers) for ports/virt/virtio_rng.c, the
+three on one fake transport (tests/host/fake_transport.c);
 tests/host/ip_csum_test.c checks the IPv4/IPv6 TCP/UDP checksums
 of ports/virt/ip_csum.c; tests/host/blk_cache_test.c
 checks the disks' read cache and write gathering (ports/virt/blk_cache.c)
@@ -192,19 +193,18 @@ PROGRAMS = {
     "ack_coalesce_test": (["tests/host/ack_coalesce_test.c", "ports/virt/ack_coalesce.c"], ACK_COALESCE_CASES),
     "rx_merge_test": (["tests/host/rx_merge_test.c", "ports/virt/rx_merge.c", "ports/virt/inet_csum.c"],
                       RX_MERGE_CASES),
-    # The driver against a fake device (the test file is its transport).
-    "virtio_blk_test": (["tests/host/virtio_blk_test.c", "ports/virt/virtio_blk.c", "ports/virt/virtio_dev.c",
-                         "ports/virt/virtqueue.c"],
-                        VIRTIO_BLK_CASES),
+    # The driver against a fake device on the fake transport.
+    "virtio_blk_test": (["tests/host/virtio_blk_test.c", "tests/host/fake_transport.c", "ports/virt/virtio_blk.c",
+                         "ports/virt/virtio_dev.c", "ports/virt/virtqueue.c"], VIRTIO_BLK_CASES),
     # The NIC driver through the transport interface, the test file its fake device.
-    "virtio_net_test": (["tests/host/virtio_net_test.c", "ports/virt/virtio_net.c", "ports/virt/virtio_dev.c",
-                         "ports/virt/virtqueue.c"], VIRTIO_NET_CASES),
+    "virtio_net_test": (["tests/host/virtio_net_test.c", "tests/host/fake_transport.c", "ports/virt/virtio_net.c",
+                         "ports/virt/virtio_dev.c", "ports/virt/virtqueue.c"], VIRTIO_NET_CASES),
     # The MMIO transport and the generic init sequence against fake registers.
     "virtio_mmio_test": (["tests/host/virtio_mmio_test.c", "ports/virt/virtio_mmio.c", "ports/virt/virtio_dev.c",
                           "ports/virt/virtqueue.c"], VIRTIO_MMIO_CASES),
     # The entropy driver through the transport interface against a fake device.
-    "virtio_rng_test": (["tests/host/virtio_rng_test.c", "ports/virt/virtio_rng.c", "ports/virt/virtio_dev.c",
-                         "ports/virt/virtqueue.c"], VIRTIO_RNG_CASES),
+    "virtio_rng_test": (["tests/host/virtio_rng_test.c", "tests/host/fake_transport.c", "ports/virt/virtio_rng.c",
+                         "ports/virt/virtio_dev.c", "ports/virt/virtqueue.c"], VIRTIO_RNG_CASES),
     # TCP/UDP checksums over IPv4 and IPv6 (offload and loopback).
     "ip_csum_test": (["tests/host/ip_csum_test.c", "ports/virt/ip_csum.c", "ports/virt/inet_csum.c"], IP_CSUM_CASES),
     # The disks' read cache and write gathering against a fake disk.

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int check_failures;
+// Weak, so that a test program of several files (a test and the fake it
+// links) shares one count.
+__attribute__((weak)) int check_failures;
 
 // Counts a failure (already printed); gives up after 20.
 static inline void check_failed(void) {
@@ -42,7 +44,7 @@ typedef struct {
     void (*fn)(void);
 } test_case_t;
 
-static int run_cases(const test_case_t *cases, size_t n, int argc, char **argv) {
+static inline int run_cases(const test_case_t *cases, size_t n, int argc, char **argv) {
     if (argc == 2 && argv[1][0] == '-' && argv[1][1] == '-') {
         for (size_t i = 0; i < n; ++i) {
             printf("%s\n", cases[i].name);
