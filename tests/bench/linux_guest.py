@@ -142,6 +142,48 @@ class LinuxGuest:
         shutil.rmtree(debs, ignore_errors=True)
         return self
 
+    # Debian's openssl command for the TLS benchmark: the armhf binary, its
+    # libraries and the dynamic loader, as files for build_initramfs.
+    OPENSSL_PACKAGES = ("openssl", "libssl3", "libc6")
+    # Paths in the guest, found in the unpacked packages there or under usr/
+    # (bookworm's libc6 ships /lib, later ones /usr/lib).
+    OPENSSL_FILES = ("usr/bin/openssl", "lib/ld-linux-armhf.so.3", "lib/arm-linux-gnueabihf/libc.so.6",
+                     "lib/arm-linux-gnueabihf/libssl.so.3", "lib/arm-linux-gnueabihf/libcrypto.so.3")
+
+    def openssl_files(self, log=print):
+        """{guest path: bytes} of Debian's armhf openssl, downloaded once."""
+        root = os.path.join(self.cache, "openssl")
+        if not all(os.path.exists(os.path.join(root, p)) for p in self.OPENSSL_FILES):
+            self._ensure_arch(log)
+            debs = os.path.join(self.cache, "openssl-debs")
+            shutil.rmtree(debs, ignore_errors=True)
+            os.makedirs(debs)
+            pkgs = ["%s:%s" % (p, ARCH) for p in self.OPENSSL_PACKAGES]
+            log("linux-guest: apt-get download %s" % " ".join(pkgs))
+            rc, out = _run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root"] + pkgs
+                           if os.geteuid() == 0 else ["apt-get", "download", "-q"] + pkgs, cwd=debs)
+            if rc != 0:
+                raise FetchError("apt-get download %s failed: %s" % (" ".join(pkgs), _last_error(out)))
+            unpack = os.path.join(self.cache, "openssl-unpack")
+            shutil.rmtree(unpack, ignore_errors=True)
+            for deb in sorted(os.listdir(debs)):
+                rc, out = _run(["dpkg-deb", "-x", os.path.join(debs, deb), unpack])
+                if rc != 0:
+                    raise FetchError("dpkg-deb -x %s failed: %s" % (deb, _last_error(out)))
+            shutil.rmtree(root, ignore_errors=True)
+            for guest_path in self.OPENSSL_FILES:
+                found = [p for p in (os.path.join(unpack, guest_path), os.path.join(unpack, "usr", guest_path))
+                         if os.path.isfile(os.path.realpath(p))]
+                if not found:
+                    raise FetchError("no %s in %s" % (guest_path, " ".join(pkgs)))
+                src = os.path.realpath(found[0])
+                dest = os.path.join(root, guest_path)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                shutil.copy2(src, dest)
+            shutil.rmtree(unpack, ignore_errors=True)
+            shutil.rmtree(debs, ignore_errors=True)
+        return {p: _read(os.path.join(root, p)) for p in self.OPENSSL_FILES}
+
     def _ensure_arch(self, log):
         _, native = _run(["dpkg", "--print-architecture"])
         _, foreign = _run(["dpkg", "--print-foreign-architectures"])
@@ -208,7 +250,8 @@ class LinuxGuest:
 
     def build_initramfs(self, init_script, files=None, out_dir=None, modules=MODULES):
         """A gzipped newc cpio with /init, busybox, the modules (in /lib/net,
-        named as in modules, decompressed) and files {path: text}; cached by content."""
+        named as in modules, decompressed) and files {path: text or bytes};
+        cached by content."""
         entries = {
             "dev": None, "proc": None, "sys": None, "tmp": None, "etc": None, "bin": None,
             "lib": None, "lib/net": None, "svc": None, "root": None,
@@ -223,8 +266,14 @@ class LinuxGuest:
                 data, name = lzma.decompress(data), name[:-3]
             entries["lib/net/" + name] = (0o644, data)
         for path, text in (files or {}).items():
-            mode = 0o755 if text.startswith("#!") else 0o644
-            entries[path.lstrip("/")] = (mode, text.encode())
+            # The kernel's unpacker makes no missing folders: name each one.
+            parts = path.lstrip("/").split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                entries.setdefault("/".join(parts[:i]), None)
+            data = text if isinstance(text, bytes) else text.encode()
+            # Scripts and ELF files (programs, and the loader the kernel runs them with).
+            executable = data.startswith(b"#!") or data.startswith(b"\x7fELF")
+            entries[path.lstrip("/")] = (0o755 if executable else 0o644, data)
         digest = hashlib.sha256()
         for name in sorted(entries):
             digest.update(name.encode() + b"\0")

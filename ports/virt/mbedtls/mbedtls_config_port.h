@@ -7,6 +7,7 @@
 #define MICROPY_INCLUDED_VIRT_MBEDTLS_CONFIG_PORT_H
 
 #define MBEDTLS_ECP_NIST_OPTIM
+#define MBEDTLS_HAVE_ASM
 // PEM certificates and keys as well as DER: what openssl and most users have.
 #define MBEDTLS_PEM_PARSE_C
 #define MBEDTLS_BASE64_C
