@@ -13,8 +13,9 @@ TLS 1.3). Measured:
               loop, the median; Linux: `openssl s_time -new`, its real
               seconds over its connections (one process, no fork).
   bulk        MB/s of --bulk bytes the server sends through TLS. Ours:
-              readinto() of a 4 KiB buffer; Linux: `openssl s_client
-              -quiet` into /dev/null, timed with the kernel's clock.
+              readinto() of a 4 KiB buffer, after the handshake; Linux:
+              `openssl s_client -quiet` piped into `wc -c`, timed with the
+              kernel's clock from the command's start (its handshake too).
   ram         bytes of the guest's heap one open TLS connection holds
               (ours only: gc.mem_free() before and after the handshake).
 
