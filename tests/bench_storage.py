@@ -161,16 +161,8 @@ def run_ours(firmware, fs, runs, work):
 def run_linux(linux, runs, work, timeout):
     img = os.path.join(work, "linux-fat.img")
     virtmp.make_image(img, DISK_SIZE, fs="fat")
-    g = virtmp.Guest(board=BOARD, firmware=linux["kernel"], mem=MEM, net=None, disk=img, semihosting=False,
-                     append="console=ttyAMA0 quiet bench.runs=%d" % runs, qemu_args=["-initrd", linux["initrd"]],
-                     boot_timeout=timeout)
-    try:
-        g.start(wait_prompt=False)
-        out = g.read_until(b"bench: done", timeout=timeout + 120 * runs).decode(errors="replace")
-    except virtmp.GuestError as e:
-        raise RuntimeError("Linux guest: %s; its console:\n%s" % (str(e)[:200], g.log[-4000:])) from None
-    finally:
-        g.stop()
+    out = linux_guest.run_to_done(linux, "console=ttyAMA0 quiet bench.runs=%d" % runs, timeout, timeout + 120 * runs,
+                                  board=BOARD, mem=MEM, net=None, disk=img)
     for line in out.splitlines():
         if "bench:" in line and not re.search(r"bench: (run|done)", line):
             raise RuntimeError("Linux guest: %s" % line.strip())

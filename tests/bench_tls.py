@@ -161,15 +161,8 @@ def run_linux(linux, certs, version, seconds, bulk_bytes, timeout):
             ports[key] = (hs.port, bk.port)
         append = "console=ttyAMA0 quiet bench.hs=%s bench.bulk=%s" % (
             ",".join(str(ports[k][0]) for k in KEYS), ",".join(str(ports[k][1]) for k in KEYS))
-        g = virtmp.Guest(board=BOARD, firmware=linux["kernel"], mem=MEM, net=virtmp.Slirp(), semihosting=False,
-                         append=append, qemu_args=["-initrd", linux["initrd"]], boot_timeout=timeout, rng=False)
-        try:
-            g.start(wait_prompt=False)
-            out = g.read_until(b"bench: done", timeout=timeout + 60 * seconds).decode(errors="replace")
-        except virtmp.GuestError as e:
-            raise RuntimeError("Linux guest: %s; its console:\n%s" % (str(e)[:200], g.log[-4000:])) from None
-        finally:
-            g.stop()
+        out = linux_guest.run_to_done(linux, append, timeout, timeout + 60 * seconds,
+                                      board=BOARD, mem=MEM, net=virtmp.Slirp(), rng=False)
     finally:
         for s in servers:
             s.__exit__(None, None, None)

@@ -42,15 +42,6 @@ typedef struct {
     uint32_t device_type_len;
 } fdt_index_entry_t;
 
-// Boot asks for the interrupts of every device node, nearly all of which
-// inherit the root's interrupt parent: the last ancestor resolved and the
-// last controller's #interrupt-cells are remembered (reset by fdt_init).
-static struct {
-    int ancestor, controller;
-    int cells_node;
-    uint32_t cells;
-} irq_memo = { FDT_NODE_NONE, FDT_NODE_NONE, FDT_NODE_NONE, 0 };
-
 static fdt_index_entry_t fdt_index[FDT_INDEX_MAX];
 static size_t fdt_index_len;
 static bool fdt_indexed;
@@ -278,7 +269,6 @@ static const char *index_value(uint32_t off) {
 }
 
 bool fdt_init(const void *blob, size_t max_size) {
-    irq_memo.ancestor = irq_memo.controller = irq_memo.cells_node = FDT_NODE_NONE;
     const uint8_t *b = blob;
     memset(&fdt, 0, sizeof(fdt));
     fdt_indexed = false;
@@ -506,14 +496,9 @@ int fdt_interrupt_parent(int node) {
     // "interrupt-parent" on the node or its nearest ancestor that has one
     // (the devicetree specification, 2.4.1).
     for (int n = node, hops = 0; n != FDT_NODE_NONE && hops < FDT_MAX_DEPTH; n = fdt_parent(n), ++hops) {
-        if (n == irq_memo.ancestor) {
-            return irq_memo.controller;
-        }
         uint32_t phandle;
         if (get_u32(n, "interrupt-parent", &phandle)) {
-            irq_memo.ancestor = n;
-            irq_memo.controller = fdt_find_phandle(phandle);
-            return irq_memo.controller;
+            return fdt_find_phandle(phandle);
         }
     }
     return FDT_NODE_NONE;
@@ -522,15 +507,8 @@ int fdt_interrupt_parent(int node) {
 bool fdt_get_interrupt(int node, int index, fdt_interrupt_t *out) {
     int parent = fdt_interrupt_parent(node);
     uint32_t ncells, len;
-    if (parent != FDT_NODE_NONE && parent == irq_memo.cells_node) {
-        ncells = irq_memo.cells;
-    } else if (parent == FDT_NODE_NONE || !get_u32(parent, "#interrupt-cells", &ncells)) {
-        return false;
-    } else {
-        irq_memo.cells_node = parent;
-        irq_memo.cells = ncells;
-    }
-    if (ncells == 0 || ncells > FDT_MAX_INTERRUPT_CELLS) {
+    if (parent == FDT_NODE_NONE || !get_u32(parent, "#interrupt-cells", &ncells)
+        || ncells == 0 || ncells > FDT_MAX_INTERRUPT_CELLS) {
         return false;
     }
     const uint8_t *p = fdt_get_prop(node, "interrupts", &len);

@@ -67,7 +67,6 @@ static mp_obj_t virt_net_info(void) {
     dict_store_int(d, MP_QSTR_rx_budget_hits, s->rx_budget_hits);
     extern uint32_t virt_lwip_assert_count;
     dict_store_int(d, MP_QSTR_lwip_asserts, virt_lwip_assert_count);
-    extern uint32_t virt_loop_csum_fills;
     dict_store_int(d, MP_QSTR_loop_csum_fills, virt_loop_csum_fills);
     return d;
 }

@@ -10,7 +10,6 @@
 #include "timer.h"
 #include "uart_pl011.h"
 #include "virt_entropy.h"
-#include "virt_random.h"
 #include "virt_wait.h"
 
 // Sleep in WFI until an interrupt, or until timeout_ms has passed (-1: none).
@@ -102,18 +101,6 @@ int mp_hal_stdin_rx_chr(void) {
 mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len) {
     uart_tx_strn(str, len);
     return len;
-}
-
-// xorshift32 stirred by the free-running counter, which under QEMU depends
-// on the host's timing: different each boot, not cryptographic (a MAC
-// address, lwIP's port and ISN choices).
-uint32_t virt_random_u32(void) {
-    static uint32_t x = 2463534242u;
-    x ^= (uint32_t)cpu_counter();
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return x;
 }
 
 uint64_t virt_time_us(void) {

@@ -26,4 +26,8 @@ bool network_lan_icmp_echo(void);
 // negotiated features). 0 or a negative errno.
 int network_lan_reinit(uint16_t header_len);
 
+// TCP segments looped back to our own addresses whose checksums the port
+// computed (checksum offload on): a counter for _virt.net_info().
+extern uint32_t virt_loop_csum_fills;
+
 #endif // MICROPY_INCLUDED_VIRT_NETWORK_LAN_H

@@ -1,6 +1,7 @@
 // The port's entropy source; see virt_entropy.h.
 #include "cpu.h"
 #include "virt_entropy.h"
+#include "virt_random.h"
 
 static virtio_rng_t virt_rng;
 static bool virt_rng_found;
@@ -46,4 +47,19 @@ void virt_entropy_read(uint8_t *out, size_t len) {
         return;
     }
     jitter_read(out, len); // no device, or it just failed (virt_rng.error says why)
+}
+
+// Cheap random numbers for drivers and lwIP (a MAC, ports, ISNs; called
+// often, so not a device request each): xorshift32 seeded once from the
+// entropy source, stirred by the free-running counter. Not cryptographic.
+uint32_t virt_random_u32(void) {
+    static uint32_t x;
+    while (x == 0) { // xorshift never leaves 0
+        virt_entropy_read((uint8_t *)&x, sizeof(x));
+    }
+    x ^= (uint32_t)cpu_counter();
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
 }

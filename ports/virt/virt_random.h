@@ -1,6 +1,6 @@
 // Random numbers for drivers that need one before any Python runs (a NIC
-// with no MAC of its own). The port implements it (mphalport.c); host tests
-// provide their own.
+// with no MAC of its own) and for lwIP. The port implements it
+// (virt_entropy.c); host tests provide their own.
 #ifndef MICROPY_INCLUDED_VIRT_VIRT_RANDOM_H
 #define MICROPY_INCLUDED_VIRT_VIRT_RANDOM_H
 

@@ -15,16 +15,9 @@ static void blk_irq_handler(void *arg) {
     virtio_blk_irq(arg);
 }
 
-// The 64-bit capacity, read until the config generation is stable (2.5.1).
+// The 64-bit capacity, read until the config generation is stable.
 static uint64_t read_capacity(virtio_blk_t *blk) {
-    uint32_t gen;
-    uint64_t cap;
-    int tries = 0;
-    do {
-        gen = virtio_dev_config_generation(&blk->dev);
-        cap = virtio_dev_config_read(&blk->dev, VIRTIO_BLK_CONFIG_CAPACITY, 8);
-    } while (gen != virtio_dev_config_generation(&blk->dev) && ++tries < 100);
-    return cap;
+    return virtio_dev_config_read_stable(&blk->dev, VIRTIO_BLK_CONFIG_CAPACITY, 8);
 }
 
 static uint32_t config_read32(virtio_blk_t *blk, uint32_t offset) {

@@ -85,3 +85,14 @@ uint32_t virtio_dev_isr(virtio_dev_t *dev) {
     }
     return all;
 }
+
+uint64_t virtio_dev_config_read_stable(virtio_dev_t *dev, uint32_t offset, unsigned width) {
+    uint32_t gen;
+    uint64_t value;
+    int tries = 0;
+    do {
+        gen = virtio_dev_config_generation(dev);
+        value = virtio_dev_config_read(dev, offset, width);
+    } while (gen != virtio_dev_config_generation(dev) && ++tries < VIRTIO_CONFIG_READ_TRIES);
+    return value;
+}

@@ -118,6 +118,13 @@ static inline uint32_t virtio_dev_config_generation(virtio_dev_t *dev) {
     return dev->ops->config_generation(dev);
 }
 
+// Config reads repeat while the generation moves (2.5.1); a device that
+// never settles is read this many times at most.
+#define VIRTIO_CONFIG_READ_TRIES (100)
+
+// One config field, read until the generation is the same before and after.
+uint64_t virtio_dev_config_read_stable(virtio_dev_t *dev, uint32_t offset, unsigned width);
+
 static inline void virtio_dev_irq_enable(virtio_dev_t *dev, virtio_irq_handler_t handler, void *arg) {
     dev->ops->irq_enable(dev, handler, arg);
 }

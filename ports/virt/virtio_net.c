@@ -52,20 +52,10 @@ static bool rx_post(virtio_net_t *nic, uint8_t *buf) {
     return virtq_add(&nic->rxq, segs, nic->rx_segs, buf);
 }
 
-// Config reads of several fields repeat while the generation moves
-// (2.5.1); a device that never settles is read a bounded number of times.
-#define CONFIG_READ_TRIES (100)
-
 // The MTU the device asks for, read before FEATURES_OK (allowed: 3.1.1 step
 // 4) so that F_MTU is declined if our receive path cannot hold it.
 static bool mtu_acceptable(virtio_net_t *nic) {
-    uint16_t mtu = 0;
-    uint32_t gen;
-    int tries = 0;
-    do {
-        gen = virtio_dev_config_generation(&nic->dev);
-        mtu = config_read16(nic, VIRTIO_NET_CONFIG_MTU);
-    } while (gen != virtio_dev_config_generation(&nic->dev) && ++tries < CONFIG_READ_TRIES);
+    uint64_t mtu = virtio_dev_config_read_stable(&nic->dev, VIRTIO_NET_CONFIG_MTU, 2);
     return mtu >= VIRTIO_NET_MTU_MIN && mtu <= VIRTIO_NET_MTU_MAX;
 }
 
@@ -90,7 +80,7 @@ static void read_config(virtio_net_t *nic) {
                 nic->mtu = mtu; // checked before FEATURES_OK; a later change outside the range is ignored
             }
         }
-    } while (gen != virtio_dev_config_generation(&nic->dev) && ++tries < CONFIG_READ_TRIES);
+    } while (gen != virtio_dev_config_generation(&nic->dev) && ++tries < VIRTIO_CONFIG_READ_TRIES);
     nic->tx_max_frame = nic->mtu + VIRTIO_NET_ETH_HLEN;
 }
 

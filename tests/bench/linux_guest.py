@@ -291,6 +291,23 @@ class LinuxGuest:
         return out
 
 
+def run_to_done(linux, append, boot_timeout, read_timeout, marker=b"bench: done", **guest_options):
+    """Boot the Linux guest ({"kernel", "initrd"}) with virtmp and return its
+    console up to marker; RuntimeError with the console's tail if it does
+    not get there. QEMU is stopped either way."""
+    import virtmp
+
+    g = virtmp.Guest(firmware=linux["kernel"], semihosting=False, append=append,
+                     qemu_args=["-initrd", linux["initrd"]], boot_timeout=boot_timeout, **guest_options)
+    try:
+        g.start(wait_prompt=False)
+        return g.read_until(marker, timeout=read_timeout).decode(errors="replace")
+    except virtmp.GuestError as e:
+        raise RuntimeError("Linux guest: %s; its console:\n%s" % (str(e)[:200], g.log[-4000:])) from None
+    finally:
+        g.stop()
+
+
 def _read(path):
     with open(path, "rb") as f:
         return f.read()
