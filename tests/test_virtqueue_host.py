@@ -1,26 +1,26 @@
 """Host unit tests of the port's C that has no hardware dependency.
 
-tests/host/virtqueue_test.c drives ports/virt/virtqueue.c against a fake
+tests/host/virtqueue_test.c drives ports/virt/virtio/virtqueue.c against a fake
 device; tests/host/fdt_test.c reads device trees QEMU dumps for its virt
-machine with ports/virt/fdt.c, and truncated or damaged copies of them;
+machine with ports/virt/devices/fdt.c, and truncated or damaged copies of them;
 tests/host/heap_areas_test.c checks ports/virt/heap_areas.c, which hands out
 the GC heap's further areas; tests/host/ack_coalesce_test.c checks which TCP
-ACKs ports/virt/ack_coalesce.c holds, merges and sends;
-tests/host/rx_merge_test.c checks which received segments (and pure ACKs) ports/virt/rx_merge.c
-merges, the merged frames' lengths and checksums, and ports/virt/inet_csum.c
+ACKs ports/virt/net/ack_coalesce.c holds, merges and sends;
+tests/host/rx_merge_test.c checks which received segments (and pure ACKs) ports/virt/net/rx_merge.c
+merges, the merged frames' lengths and checksums, and ports/virt/net/inet_csum.c
 against a byte-by-byte sum; tests/host/virtio_blk_test.c plays a virtio-blk
 device (well-behaved, and lying about lengths, ids, status, capacity, block
-size or completion) for ports/virt/virtio_blk.c; tests/host/virtio_net_test.c
+size or completion) for ports/virt/virtio/virtio_blk.c; tests/host/virtio_net_test.c
 plays a virtio-net device (an MTU too large, no MAC, a reset that never
 completes, causes that keep coming, a receive flood, a used index that jumps)
-for ports/virt/virtio_net.c; tests/host/virtio_mmio_test.c plays the MMIO
+for ports/virt/virtio/virtio_net.c; tests/host/virtio_mmio_test.c plays the MMIO
 registers (a reset that never completes, queue maxima that are no power of
-two, causes raised again after their ACK) for ports/virt/virtio_mmio.c and
+two, causes raised again after their ACK) for ports/virt/virtio/virtio_mmio.c and
 virtio_dev.c; tests/host/virtio_rng_test.c plays an entropy device (full,
-partial, empty, silent, lying answers) for ports/virt/virtio_rng.c, the
+partial, empty, silent, lying answers) for ports/virt/virtio/virtio_rng.c, the
 three on one fake transport (tests/host/fake_transport.c);
 tests/host/ip_csum_test.c checks the IPv4/IPv6 TCP/UDP checksums
-of ports/virt/ip_csum.c; tests/host/blk_cache_test.c
+of ports/virt/net/ip_csum.c; tests/host/blk_cache_test.c
 checks the disks' read cache and write gathering (ports/virt/blk_cache.c)
 against a fake disk and a model of it. All are built here with the host's `cc` under
 AddressSanitizer and UBSan, into build/host-tests/, and each test case runs as
@@ -40,6 +40,8 @@ pytestmark = pytest.mark.xdist_group('host-c')
 
 BUILD = os.path.join(ROOT, "build", "host-tests")
 PORT = os.path.join(ROOT, "ports", "virt")
+# The port's folders whose headers the files under test include by plain name.
+PORT_INC = [PORT] + [os.path.join(PORT, d) for d in ("devices", "virtio", "net")]
 HOST = os.path.join(ROOT, "tests", "host")
 CFLAGS = ["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-fno-omit-frame-pointer",
           "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
@@ -164,7 +166,7 @@ def _cc():
 def _compile(name, sources):
     os.makedirs(BUILD, exist_ok=True)
     out = os.path.join(BUILD, name)
-    cmd = [_cc()] + CFLAGS + ["-I" + PORT, "-I" + HOST] + sources + ["-o", out]
+    cmd = [_cc()] + CFLAGS + ["-I" + d for d in PORT_INC] + ["-I" + HOST] + sources + ["-o", out]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         pytest.fail("building %s failed:\n%s\n%s%s" % (name, " ".join(cmd), r.stdout, r.stderr))
@@ -188,25 +190,25 @@ def _listed(program):
 
 # Test programs with no input but their own cases: name -> (sources, cases).
 PROGRAMS = {
-    "virtqueue_test": (["tests/host/virtqueue_test.c", "ports/virt/virtqueue.c"], VIRTQUEUE_CASES),
+    "virtqueue_test": (["tests/host/virtqueue_test.c", "ports/virt/virtio/virtqueue.c"], VIRTQUEUE_CASES),
     "heap_areas_test": (["tests/host/heap_areas_test.c", "ports/virt/heap_areas.c"], HEAP_AREAS_CASES),
-    "ack_coalesce_test": (["tests/host/ack_coalesce_test.c", "ports/virt/ack_coalesce.c"], ACK_COALESCE_CASES),
-    "rx_merge_test": (["tests/host/rx_merge_test.c", "ports/virt/rx_merge.c", "ports/virt/inet_csum.c"],
+    "ack_coalesce_test": (["tests/host/ack_coalesce_test.c", "ports/virt/net/ack_coalesce.c"], ACK_COALESCE_CASES),
+    "rx_merge_test": (["tests/host/rx_merge_test.c", "ports/virt/net/rx_merge.c", "ports/virt/net/inet_csum.c"],
                       RX_MERGE_CASES),
     # The driver against a fake device on the fake transport.
-    "virtio_blk_test": (["tests/host/virtio_blk_test.c", "tests/host/fake_transport.c", "ports/virt/virtio_blk.c",
-                         "ports/virt/virtio_dev.c", "ports/virt/virtqueue.c"], VIRTIO_BLK_CASES),
+    "virtio_blk_test": (["tests/host/virtio_blk_test.c", "tests/host/fake_transport.c", "ports/virt/virtio/virtio_blk.c",
+                         "ports/virt/virtio/virtio_dev.c", "ports/virt/virtio/virtqueue.c"], VIRTIO_BLK_CASES),
     # The NIC driver through the transport interface, the test file its fake device.
-    "virtio_net_test": (["tests/host/virtio_net_test.c", "tests/host/fake_transport.c", "ports/virt/virtio_net.c",
-                         "ports/virt/virtio_dev.c", "ports/virt/virtqueue.c"], VIRTIO_NET_CASES),
+    "virtio_net_test": (["tests/host/virtio_net_test.c", "tests/host/fake_transport.c", "ports/virt/virtio/virtio_net.c",
+                         "ports/virt/virtio/virtio_dev.c", "ports/virt/virtio/virtqueue.c"], VIRTIO_NET_CASES),
     # The MMIO transport and the generic init sequence against fake registers.
-    "virtio_mmio_test": (["tests/host/virtio_mmio_test.c", "ports/virt/virtio_mmio.c", "ports/virt/virtio_dev.c",
-                          "ports/virt/virtqueue.c"], VIRTIO_MMIO_CASES),
+    "virtio_mmio_test": (["tests/host/virtio_mmio_test.c", "ports/virt/virtio/virtio_mmio.c", "ports/virt/virtio/virtio_dev.c",
+                          "ports/virt/virtio/virtqueue.c"], VIRTIO_MMIO_CASES),
     # The entropy driver through the transport interface against a fake device.
-    "virtio_rng_test": (["tests/host/virtio_rng_test.c", "tests/host/fake_transport.c", "ports/virt/virtio_rng.c",
-                         "ports/virt/virtio_dev.c", "ports/virt/virtqueue.c"], VIRTIO_RNG_CASES),
+    "virtio_rng_test": (["tests/host/virtio_rng_test.c", "tests/host/fake_transport.c", "ports/virt/virtio/virtio_rng.c",
+                         "ports/virt/virtio/virtio_dev.c", "ports/virt/virtio/virtqueue.c"], VIRTIO_RNG_CASES),
     # TCP/UDP checksums over IPv4 and IPv6 (offload and loopback).
-    "ip_csum_test": (["tests/host/ip_csum_test.c", "ports/virt/ip_csum.c", "ports/virt/inet_csum.c"], IP_CSUM_CASES),
+    "ip_csum_test": (["tests/host/ip_csum_test.c", "ports/virt/net/ip_csum.c", "ports/virt/net/inet_csum.c"], IP_CSUM_CASES),
     # The disks' read cache and write gathering against a fake disk.
     "blk_cache_test": (["tests/host/blk_cache_test.c", "ports/virt/blk_cache.c"], BLK_CACHE_CASES),
 }
@@ -253,7 +255,7 @@ def _dump_dtb(path, append=None):
 @pytest.fixture(scope="module")
 def fdt_cmd():
     prog = _compile("fdt_test", [os.path.join(HOST, "fdt_test.c"), os.path.join(HOST, "fdt_walk.c"),
-                                  os.path.join(PORT, "fdt.c"), os.path.join(PORT, "gic.c")])
+                                  os.path.join(PORT, "devices", "fdt.c"), os.path.join(PORT, "devices", "gic.c")])
     plain = os.path.join(BUILD, "virt-plain.dtb")
     args = os.path.join(BUILD, "virt-bootargs.dtb")
     _dump_dtb(plain)

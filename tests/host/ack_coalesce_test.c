@@ -1,4 +1,4 @@
-// Host unit test of ports/virt/ack_coalesce.c: which ACKs are held, merged
+// Host unit test of ports/virt/net/ack_coalesce.c: which ACKs are held, merged
 // and sent, and in what order. Built with ASan and UBSan by
 // tests/test_virtqueue_host.py.
 #include <stdint.h>

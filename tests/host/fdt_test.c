@@ -1,4 +1,4 @@
-// Host unit test of ports/virt/fdt.c against device trees QEMU dumped
+// Host unit test of ports/virt/devices/fdt.c against device trees QEMU dumped
 // (qemu-system-arm -M virt,dumpdtb=FILE), and against truncated and
 // corrupted copies of them. Built with ASan and UBSan by
 // tests/test_virtqueue_host.py; every blob handed to fdt_init lives in a heap

@@ -1,4 +1,4 @@
-// ports/virt/fdt.c built with no room in its index, so that every search
+// ports/virt/devices/fdt.c built with no room in its index, so that every search
 // walks the tree: the oracle fdt_test checks the indexed searches against.
 #define FDT_INDEX_MAX 0
 #define fdt_init walk_fdt_init

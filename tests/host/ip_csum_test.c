@@ -1,4 +1,4 @@
-// Host tests of ports/virt/ip_csum.c: TCP/UDP checksums over IPv4 and IPv6
+// Host tests of ports/virt/net/ip_csum.c: TCP/UDP checksums over IPv4 and IPv6
 // packets, as the checksum offload and the loopback path use them, checked
 // against the receiver's rule (the whole sum, pseudo-header included, is
 // 0xffff) and against packets that must be left alone.

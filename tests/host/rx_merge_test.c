@@ -1,4 +1,4 @@
-// Host unit test of ports/virt/rx_merge.c: which TCP segments merge, and
+// Host unit test of ports/virt/net/rx_merge.c: which TCP segments merge, and
 // that the merged frame has the right lengths and checksums. Built with
 // ASan and UBSan by tests/test_virtqueue_host.py.
 #include <stdint.h>

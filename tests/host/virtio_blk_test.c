@@ -1,4 +1,4 @@
-// Host tests of the virtio-blk driver (ports/virt/virtio_blk.c) through the
+// Host tests of the virtio-blk driver (ports/virt/virtio/virtio_blk.c) through the
 // transport interface (fake_transport.c): this file provides the wait the
 // driver calls and plays the device on a RAM disk when the driver waits.
 // Well-behaved and lying devices, under ASan/UBSan.

@@ -1,4 +1,4 @@
-// Host tests of the virtio-mmio transport (ports/virt/virtio_mmio.c) and the
+// Host tests of the virtio-mmio transport (ports/virt/virtio/virtio_mmio.c) and the
 // generic sequence on it (virtio_dev.c) against a fake register window:
 // this file provides virt_io_read*/write* (tests/host/virt_io.h) and plays
 // the registers of a modern or legacy device, well-behaved or not.

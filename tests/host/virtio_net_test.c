@@ -1,4 +1,4 @@
-// Host tests of the virtio-net driver (ports/virt/virtio_net.c) through the
+// Host tests of the virtio-net driver (ports/virt/virtio/virtio_net.c) through the
 // transport interface (fake_transport.c): this file plays a network device on
 // it, well-behaved or not: an MTU too large for our buffers, no MAC, a reset
 // that never completes, causes that keep coming, a receive flood, a used

@@ -1,4 +1,4 @@
-// Host tests of the virtio-rng driver (ports/virt/virtio_rng.c) through the
+// Host tests of the virtio-rng driver (ports/virt/virtio/virtio_rng.c) through the
 // transport interface (fake_transport.c): this file plays an entropy device
 // on it that answers in full, in part, not at all, or lies about lengths and
 // ids. ASan/UBSan.

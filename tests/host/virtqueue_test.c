@@ -1,4 +1,4 @@
-// Host unit test of ports/virt/virtqueue.c against a fake device that reads
+// Host unit test of ports/virt/virtio/virtqueue.c against a fake device that reads
 // the rings as a VirtIO 1.2 device does (fake_virtq_dev.h). Built with ASan
 // and UBSan by tests/test_virtqueue_host.py.
 #include <stdint.h>
