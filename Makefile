@@ -6,7 +6,7 @@
 #   make bench      boot, network, virtmp and storage benchmarks (figures on
 #                   stdout and in build/bench.json, bench_net.json,
 #                   bench_virtmp.json, bench_storage.json, bench_flood.json,
-#                   bench_tls.json)
+#                   bench_tls.json, bench_tls_icount.json)
 #
 # MICROPY_TOP=..., LWIP_DIR=... and MBEDTLS_DIR=... use your own trees instead of the
 # Debian source packages fetched into deps/.
@@ -88,6 +88,8 @@ bench: setup-test firmware
 	@$(MAKE) --no-print-directory TLS13=1 firmware
 	$(PYTHON) tests/bench_tls.py --firmware $(FIRMWARE) --tls13-firmware $(FIRMWARE:$(BUILD)/%=$(BUILD)-tls13/%) \
 		--json $(TOPDIR)/build/bench_tls.json
+	$(PYTHON) tests/bench_tls.py --icount --firmware $(FIRMWARE) --tls13-firmware $(FIRMWARE:$(BUILD)/%=$(BUILD)-tls13/%) \
+		--json $(TOPDIR)/build/bench_tls_icount.json
 
 clean:
 	rm -rf build

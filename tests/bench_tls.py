@@ -19,6 +19,11 @@ TLS 1.3). Measured:
   ram         bytes of the guest's heap one open TLS connection holds
               (ours only: gc.mem_free() before and after the handshake).
 
+With --icount both guests run under QEMU's `-icount shift=0`: their clocks
+count guest instructions (1 ns each) instead of the host's time, so the
+figures are the same from run to run whatever else the host does (they
+measure the work the guest's CPU does, not how fast QEMU translates it).
+
 The Linux guest is tests/bench/linux_guest.py's with Debian's armhf
 openssl, libssl3 and libc6 unpacked into its initramfs.
 
@@ -53,6 +58,7 @@ MEM = "256M"
 KEYS = ("ecdsa", "rsa")
 VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 TARGET = "handshake no slower than the Linux guest"
+ICOUNT = ["-icount", "shift=0,sleep=on"]
 
 OURS = """
 import socket, ssl, time, gc
@@ -131,9 +137,9 @@ HS_LINE = re.compile(r"bench: hs (\d+) (\d+) connections in ([\d.]+)s?;?")
 BULK_LINE = re.compile(r"bench: bulk (\d+) (\d+) (\d+)")
 
 
-def run_ours(firmware, certs, version, rounds, bulk_bytes):
+def run_ours(firmware, certs, version, rounds, bulk_bytes, qemu_args=()):
     fig = {}
-    with virtmp.Guest(board=BOARD, firmware=firmware, mem=MEM, net=virtmp.Slirp()) as g:
+    with virtmp.Guest(board=BOARD, firmware=firmware, mem=MEM, net=virtmp.Slirp(), qemu_args=list(qemu_args)) as g:
         g.wait_dhcp()
         g.exec(OURS)
         g.exec("CA = %r" % (certs / "ca.pem").read_text())
@@ -149,7 +155,7 @@ def run_ours(firmware, certs, version, rounds, bulk_bytes):
     return fig
 
 
-def run_linux(linux, certs, version, seconds, bulk_bytes, timeout):
+def run_linux(linux, certs, version, seconds, bulk_bytes, timeout, qemu_args=()):
     fig, servers = {}, []
     try:
         ports = {}
@@ -162,7 +168,7 @@ def run_linux(linux, certs, version, seconds, bulk_bytes, timeout):
         append = "console=ttyAMA0 quiet bench.hs=%s bench.bulk=%s" % (
             ",".join(str(ports[k][0]) for k in KEYS), ",".join(str(ports[k][1]) for k in KEYS))
         out = linux_guest.run_to_done(linux, append, timeout, timeout + 60 * seconds,
-                                      board=BOARD, mem=MEM, net=virtmp.Slirp(), rng=False)
+                                      board=BOARD, mem=MEM, net=virtmp.Slirp(), rng=False, qemu_args=qemu_args)
     finally:
         for s in servers:
             s.__exit__(None, None, None)
@@ -187,7 +193,9 @@ def main():
     ap.add_argument("--no-linux", action="store_true")
     ap.add_argument("--linux-timeout", type=float, default=180.0)
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--icount", action="store_true", help="guest clocks count instructions (see above)")
     args = ap.parse_args()
+    qa = ICOUNT if args.icount else []
     if shutil.which("openssl") is None:
         print("bench_tls: needs the openssl command (Debian package openssl)", file=sys.stderr)
         return 2
@@ -206,20 +214,22 @@ def main():
             files["ca.pem"] = (certs / "ca.pem").read_text()
             linux = {"kernel": lg.kernel(), "initrd": lg.build_initramfs(LINUX_INIT % {"seconds": args.seconds},
                                                                           files, out_dir=str(work))}
-        print("TLS benchmark: -m %s, slirp, host %d CPUs, load %.1f" % (MEM, os.cpu_count(), os.getloadavg()[0]))
-        result = {"mem": MEM, "target": TARGET, "units": {"handshake": "ms", "bulk": "MB/s (10^6 bytes/s)",
-                                                          "ram": "bytes of heap per open connection"},
+        print("TLS benchmark: -m %s, slirp, host %d CPUs, load %.1f%s" % (
+            MEM, os.cpu_count(), os.getloadavg()[0], ", -icount shift=0: 1 ms = 10^6 guest instructions" if qa else ""))
+        result = {"mem": MEM, "target": TARGET, "icount": bool(qa),
+                  "units": {"handshake": "ms", "bulk": "MB/s (10^6 bytes/s)",
+                            "ram": "bytes of heap per open connection"},
                   "guests": {}}
-        runs = [("ours_tls1.2", lambda: run_ours(os.path.abspath(args.firmware), certs, "1.2", args.rounds, args.bulk))]
+        runs = [("ours_tls1.2", lambda: run_ours(os.path.abspath(args.firmware), certs, "1.2", args.rounds, args.bulk, qa))]
         if args.tls13_firmware:
             runs.append(("ours_tls1.3", lambda: run_ours(os.path.abspath(args.tls13_firmware), certs, "1.3",
-                                                         args.rounds, args.bulk)))
+                                                         args.rounds, args.bulk, qa)))
         if linux:
             runs.append(("linux_tls1.2", lambda: run_linux(linux, certs, "1.2", args.seconds, args.bulk,
-                                                           args.linux_timeout)))
+                                                           args.linux_timeout, qa)))
             if args.tls13_firmware:
                 runs.append(("linux_tls1.3", lambda: run_linux(linux, certs, "1.3", args.seconds, args.bulk,
-                                                               args.linux_timeout)))
+                                                               args.linux_timeout, qa)))
         for name, fn in runs:
             fig = result["guests"][name] = fn()
             for key in KEYS:

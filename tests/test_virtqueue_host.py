@@ -22,7 +22,8 @@ three on one fake transport (tests/host/fake_transport.c);
 tests/host/ip_csum_test.c checks the IPv4/IPv6 TCP/UDP checksums
 of ports/virt/net/ip_csum.c; tests/host/blk_cache_test.c
 checks the disks' read cache and write gathering (ports/virt/blk_cache.c)
-against a fake disk and a model of it. All are built here with the host's `cc` under
+against a fake disk and a model of it; tests/host/mbedtls_alloc_test.c checks
+mbedTLS's allocator (ports/virt/mbedtls_alloc.c) against a model. All are built here with the host's `cc` under
 AddressSanitizer and UBSan, into build/host-tests/, and each test case runs as
 its own process.
 """
@@ -142,6 +143,13 @@ BLK_CACHE_CASES = [
     "random",
 ]
 
+MBEDTLS_ALLOC_CASES = [
+    "sizes_zeroed_aligned",
+    "chunks_and_trim",
+    "large_failure_overflow",
+    "random",
+]
+
 FDT_CASES = [
     "plain",
     "bootargs",
@@ -211,6 +219,8 @@ PROGRAMS = {
     "ip_csum_test": (["tests/host/ip_csum_test.c", "ports/virt/net/ip_csum.c", "ports/virt/net/inet_csum.c"], IP_CSUM_CASES),
     # The disks' read cache and write gathering against a fake disk.
     "blk_cache_test": (["tests/host/blk_cache_test.c", "ports/virt/blk_cache.c"], BLK_CACHE_CASES),
+    # mbedTLS's size-classed allocator, the GC heap played by calloc.
+    "mbedtls_alloc_test": (["tests/host/mbedtls_alloc_test.c", "ports/virt/mbedtls_alloc.c"], MBEDTLS_ALLOC_CASES),
 }
 
 

@@ -20,6 +20,7 @@
 #include "fdt.h"
 #include "gic.h"
 #include "irq.h"
+#include "mbedtls_alloc.h"
 #include "virt_entropy.h"
 #include "heap_areas.h"
 #include "net_raw.h"
@@ -236,6 +237,8 @@ void gc_collect(void) {
     gc_helper_collect_regs_and_stack();
     soft_timer_gc_mark_all();
     gc_collect_end();
+    // TLS chunks left empty, also by the finalisers this collection ran.
+    virt_mbedtls_alloc_trim();
 }
 
 void nlr_jump_fail(void *val) {

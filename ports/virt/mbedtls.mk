@@ -41,3 +41,8 @@ MBEDTLS_OBJ += $(BUILD)/lib/mbedtls_errors/mp_mbedtls_errors.o
 
 $(BUILD)/mbedtls/%.o: $(MBEDTLS_DIR)/%.c
 	$(call compile_c)
+# mbedTLS's bignum and ECP code is built for speed (-O2 after the port's
+# -Os): handshakes take ~35% less guest CPU for ~29 KB more code (README).
+ifneq ($(DEBUG),1)
+$(MBEDTLS_OBJ): CFLAGS += -O2
+endif

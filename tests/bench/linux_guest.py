@@ -291,14 +291,15 @@ class LinuxGuest:
         return out
 
 
-def run_to_done(linux, append, boot_timeout, read_timeout, marker=b"bench: done", **guest_options):
+def run_to_done(linux, append, boot_timeout, read_timeout, marker=b"bench: done", qemu_args=(), **guest_options):
     """Boot the Linux guest ({"kernel", "initrd"}) with virtmp and return its
     console up to marker; RuntimeError with the console's tail if it does
     not get there. QEMU is stopped either way."""
     import virtmp
 
     g = virtmp.Guest(firmware=linux["kernel"], semihosting=False, append=append,
-                     qemu_args=["-initrd", linux["initrd"]], boot_timeout=boot_timeout, **guest_options)
+                     qemu_args=["-initrd", linux["initrd"]] + list(qemu_args), boot_timeout=boot_timeout,
+                     **guest_options)
     try:
         g.start(wait_prompt=False)
         return g.read_until(marker, timeout=read_timeout).decode(errors="replace")

@@ -41,4 +41,12 @@ time_t virt_mbedtls_time(time_t *timer);
 
 #include "extmod/mbedtls/mbedtls_config_common.h"
 
+// Size-classed blocks instead of one GC allocation per bignum (mbedtls_alloc.h).
+#undef MBEDTLS_PLATFORM_STD_CALLOC
+#undef MBEDTLS_PLATFORM_STD_FREE
+void *virt_mbedtls_calloc(size_t nmemb, size_t size);
+void virt_mbedtls_free(void *ptr);
+#define MBEDTLS_PLATFORM_STD_CALLOC virt_mbedtls_calloc
+#define MBEDTLS_PLATFORM_STD_FREE virt_mbedtls_free
+
 #endif // MICROPY_INCLUDED_VIRT_MBEDTLS_CONFIG_PORT_H
