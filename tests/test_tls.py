@@ -119,6 +119,32 @@ def test_https_client_verified_tls13_firmware(virt_guest_factory, tls13_firmware
     _https_round(g, certs, key, version)
 
 
+KEEP_OPEN = """
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.load_verify_locations(cadata=CA)
+keep = socket.socket()
+keep.connect(('10.0.2.2', %d))
+keep = ctx.wrap_socket(keep, server_hostname='localhost')
+"""
+
+
+def test_tls_across_soft_resets(tls_guest, certs):
+    """mbedTLS's allocator keeps chunks of the GC heap: a soft reset frees
+    them all, and TLS after it starts afresh (a connection left open, and
+    one in a fresh SSLContext, on either side of each reset)."""
+    g = tls_guest
+    with HostTLSServer(certs) as srv:
+        for _ in range(3):
+            with HostTLSServer(certs) as held:  # a server of its own: it serves one at a time
+                g.exec(KEEP_OPEN % held.port)
+                assert g.eval("tls_get(%d, cadata=CA)" % srv.port) == b"hello over tls\n"
+                out = g.soft_reset()
+            assert "soft reboot" in out, out
+            g.exec(CLIENT % {"hostname": "localhost"})
+            g.exec("CA = %r" % (certs / "ca.pem").read_text())
+            assert g.eval("tls_get(%d, cadata=CA)" % srv.port) == b"hello over tls\n"
+
+
 def test_default_firmware_has_no_tls13(tls_guest, certs):
     with HostTLSServer(certs, versions=(ssl.TLSVersion.TLSv1_3,) * 2) as srv:
         assert "MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE" in tls_guest.eval("tls_error_text(%d, cadata=CA)" % srv.port)

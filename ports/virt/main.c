@@ -184,6 +184,7 @@ void virt_main(const void *dtb) {
         mod_network_deinit();
         soft_timer_deinit();
         gc_sweep_all();
+        virt_mbedtls_alloc_reset(); // its chunks were GC memory
         mp_deinit();
     }
 }

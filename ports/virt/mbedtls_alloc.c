@@ -164,6 +164,12 @@ void virt_mbedtls_alloc_trim(void) {
     }
 }
 
+void virt_mbedtls_alloc_reset(void) {
+    memset(class_chunks, 0, sizeof(class_chunks));
+    chunk_bytes_total = 0;
+    live_blocks = 0;
+}
+
 size_t virt_mbedtls_alloc_chunk_bytes(void) {
     return chunk_bytes_total;
 }

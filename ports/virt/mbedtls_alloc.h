@@ -18,6 +18,9 @@ void virt_mbedtls_free(void *ptr);
 // after gc.collect() counts all of it once they are gone).
 void virt_mbedtls_alloc_trim(void);
 
+// Forget every chunk: a soft reset's gc_sweep_all() has freed them all.
+void virt_mbedtls_alloc_reset(void);
+
 // Bytes held in chunks, and blocks handed out from them (the host test).
 size_t virt_mbedtls_alloc_chunk_bytes(void);
 size_t virt_mbedtls_alloc_live_blocks(void);
