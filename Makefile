@@ -49,11 +49,16 @@ VIRTMP_RUN = PYTHONPATH=$(TOPDIR)/host python3 -m virtmp run --board $(BOARD) --
 	--mem $(QEMU_MEM) $(addprefix --fwd ,$(FWD)) $(if $(filter legacy,$(VIRTIO_TRANSPORT)),--legacy) \
 	$(if $(QEMU_EXTRA),-- $(QEMU_EXTRA))
 
+# make test runs the suite on every board, one after another; make BOARD=X
+# test (or BOARD in the environment) on X only.
+ALL_BOARDS := VIRT_ARM VIRT_AARCH64
+TEST_BOARDS ?= $(if $(filter command line environment,$(origin BOARD)),$(BOARD),$(ALL_BOARDS))
+
 # make test: pytest-xdist workers (PYTEST_WORKERS=0 runs the suite in one
 # process); a file marked xdist_group runs on one worker.
 PYTEST_WORKERS ?= 2
 
-.PHONY: all firmware run test bench setup setup-test deps clean distclean FORCE
+.PHONY: all firmware run test bench setup setup-test deps clean distclean FORCE $(addprefix firmware-,$(ALL_BOARDS))
 
 all: firmware
 
@@ -76,8 +81,15 @@ run: firmware
 	@test -f $(DISK) || { truncate -s $(DISK_SIZE) $(DISK) && echo "make run: new blank disk $(DISK) ($(DISK_SIZE)), formatted at first boot"; }
 	$(VIRTMP_RUN)
 
-test: setup-test firmware
-	$(PYTHON) -m pytest -q $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup) tests $(PYTEST_ARGS)
+test: setup-test $(addprefix firmware-,$(TEST_BOARDS))
+	@rc=0; for b in $(TEST_BOARDS); do \
+		echo "make test: $$b"; \
+		VIRT_BOARD=$$b $(PYTHON) -m pytest -q $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup) \
+			tests $(PYTEST_ARGS) || { rc=1; echo "make test: $$b FAILED"; }; \
+	done; exit $$rc
+
+firmware-%: deps
+	@$(MAKE) --no-print-directory -C ports/virt BOARD=$* MICROPY_TOP=$(MICROPY_TOP) all
 
 bench: setup-test firmware
 	$(PYTHON) tests/bench_boot.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench.json

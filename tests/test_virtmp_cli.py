@@ -13,7 +13,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from support import FIRMWARE, ROOT
+import virtmp as virtmp_pkg
+from support import BOARD, FIRMWARE, ROOT
 
 VIRTMP = [sys.executable, "-m", "virtmp"]
 
@@ -79,15 +80,16 @@ def test_missing_firmware_is_one_clear_line(tmp_path, installed):
                        env=dict(os.environ, PYTHONPATH=str(installed), VIRT_FIRMWARE=""))
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1, r.stderr
-    assert lines[0].startswith("virtmp: no firmware for VIRT_ARM: run `make BOARD=VIRT_ARM` in a virt-micropython")
+    assert lines[0].startswith("virtmp: no firmware for %s: run `make BOARD=%s` in a virt-micropython" % (BOARD, BOARD))
     assert "--firmware FILE" in lines[0]
 
 
 def test_missing_qemu_is_one_clear_line(tmp_path):
-    env = {"PATH": str(tmp_path)}  # no qemu-system-arm on it
+    env = {"PATH": str(tmp_path)}  # no QEMU on it
     rc, out, err = virtmp("run", "--firmware", FIRMWARE, env=env)
+    info = virtmp_pkg.config.board_info(BOARD)
     assert rc == 2 and err.strip() == (
-        "virtmp: qemu-system-arm not found: install it (apt-get install --no-install-recommends qemu-system-arm)")
+        "virtmp: %s not found: install it (apt-get install --no-install-recommends %s)" % (info["qemu"], info["package"]))
 
 
 def test_unknown_board_and_bad_forward(tmp_path):

@@ -18,8 +18,10 @@ as_root() {
 
 # Build and run: cross toolchain, QEMU (ipxe-qemu has the ROM QEMU's virt
 # machine loads for its default NIC), source-package tools.
-PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm ipxe-qemu
-python3 make xz-utils bzip2 dpkg-dev"
+# Boards: VIRT_ARM (arm-none-eabi, newlib), VIRT_AARCH64 (aarch64-linux-gnu
+# with picolibc, built freestanding); qemu-system-arm has both QEMUs.
+PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu
+qemu-system-arm ipxe-qemu python3 make xz-utils bzip2 dpkg-dev"
 # Tests: the venv, host-side C tests, the Linux tools that talk to the
 # guest over a tap device in a network namespace, and the FAT tools that
 # virtmp's disk images use (mkfs.fat; mcopy, mmd, mdir).

@@ -25,6 +25,12 @@ BOARDS = {
         # QEMU virt's second CFI flash bank, where the guest finds ROMFS.
         "flash_bank_size": 64 * 1024 * 1024,
     },
+    "VIRT_AARCH64": {
+        "qemu": "qemu-system-aarch64",
+        "machine": ["-M", "virt", "-cpu", "cortex-a53"],
+        "package": "qemu-system-arm",
+        "flash_bank_size": 64 * 1024 * 1024,
+    },
 }
 
 DEFAULT_BOARD = "VIRT_ARM"

@@ -18,7 +18,6 @@
 
 #include "cpu.h"
 #include "fdt.h"
-#include "gic.h"
 #include "irq.h"
 #include "mbedtls_alloc.h"
 #include "virt_entropy.h"
@@ -36,8 +35,6 @@
 // QEMU's fixed virt layout, used only if the device tree lacks a node.
 #define VIRT_UART_BASE_DEFAULT (0x09000000)
 #define VIRT_UART_IRQ_DEFAULT (32 + 1)
-#define VIRT_GICD_BASE_DEFAULT (0x08000000)
-#define VIRT_GICC_BASE_DEFAULT (0x08010000)
 #define VIRT_RAM_SIZE_DEFAULT (128 * 1024 * 1024)
 #define VIRT_DTB_MAX_SIZE (2 * 1024 * 1024)
 // The heap starts as one small GC area; the rest of RAM becomes further areas
@@ -99,16 +96,9 @@ static void virt_devices_init(const void *dtb) {
     if (!have_dt) {
         mp_printf(&mp_plat_print, "virt: no device tree at %p, using QEMU defaults\n", dtb);
     }
-    int gic = fdt_find_compatible(FDT_NODE_NONE, "arm,cortex-a15-gic");
-    if (gic == FDT_NODE_NONE) {
-        gic = fdt_find_compatible(FDT_NODE_NONE, "arm,gic-400");
+    if (!virt_irq_init()) {
+        mp_printf(&mp_plat_print, "virt: no interrupt controller this firmware runs: no timer, devices polled\n");
     }
-    uint64_t gicd = VIRT_GICD_BASE_DEFAULT, gicc = VIRT_GICC_BASE_DEFAULT, size;
-    if (gic != FDT_NODE_NONE) {
-        fdt_get_reg(gic, 0, &gicd, &size);
-        fdt_get_reg(gic, 1, &gicc, &size);
-    }
-    gic_init((uintptr_t)gicd, (uintptr_t)gicc);
     timer_init();
     uart_enable_rx_irq(dt_irq("arm,pl011", VIRT_UART_IRQ_DEFAULT));
     rtc_init(dt_reg("arm,pl031", 0, 0));
@@ -206,18 +196,7 @@ void virt_after_python_exec(void *ret_val, int *ret) {
 
 // Called from the IRQ vector.
 void virt_irq_handler(void) {
-    gic_dispatch();
-}
-
-// Called from the abort/undefined vectors with the saved r0-r12, lr.
-void virt_fault_handler(uint32_t kind, const uint32_t *regs) {
-    static const char *const names[] = { "undefined instruction", "prefetch abort", "data abort", "FIQ" };
-    mp_printf(&mp_plat_print, "\nFATAL: %s at pc=%08x\n", names[kind & 3], (unsigned)regs[13]);
-    for (int i = 0; i < 13; ++i) {
-        mp_printf(&mp_plat_print, "r%d=%08x%s", i, (unsigned)regs[i], (i % 4 == 3) ? "\n" : " ");
-    }
-    mp_printf(&mp_plat_print, "\n");
-    virt_exit(1);
+    virt_irq_dispatch();
 }
 
 // MICROPY_GC_SPLIT_HEAP_AUTO: further GC areas come from the RAM above the first.

@@ -1,4 +1,5 @@
 // MicroPython configuration for the QEMU "virt" port.
+#include <stddef.h>
 #include <stdint.h>
 #include <alloca.h>
 
@@ -125,15 +126,17 @@ void network_lan_poll(void);
     virt_after_python_exec((ret_val), (ret))
 
 // Type definitions for the specific machine.
-#define MP_SSIZE_MAX                        (0x7fffffff)
-typedef int32_t mp_int_t;   // must be pointer size
-typedef uint32_t mp_uint_t; // must be pointer size
+#define MP_SSIZE_MAX                        (INTPTR_MAX)
+typedef intptr_t mp_int_t;   // must be pointer size
+typedef uintptr_t mp_uint_t; // must be pointer size
 typedef long mp_off_t;
 
 #define MP_STATE_PORT MP_STATE_VM
 
-// The libm log2 is a macro; MicroPython needs a function.
+// MicroPython's libm_dbl has no log2 function (arch.mk says which libm).
+#ifndef MP_NEED_LOG2
 #define MP_NEED_LOG2 (1)
+#endif
 
 void virt_after_python_exec(void *ret_val, int *ret);
 void *virt_heap_area_alloc(size_t size);

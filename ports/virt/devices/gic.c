@@ -20,15 +20,13 @@
 #define GIC_PRIORITY_DEFAULT (0xa0)
 #define GIC_FIRST_SPI (32)
 
-// Only the interrupts QEMU's virt machine wires up (it has 288: 32 + 256).
-#define GIC_NUM_HANDLED (288)
+// QEMU's fixed virt layout, used only without a device tree.
+#define VIRT_GICD_BASE_DEFAULT (0x08000000)
+#define VIRT_GICC_BASE_DEFAULT (0x08010000)
 
 static volatile uint32_t *gicd;
 static volatile uint32_t *gicc;
-static struct {
-    gic_handler_t handler;
-    void *arg;
-} gic_table[GIC_NUM_HANDLED];
+static uint32_t gic_last_iar; // interrupts do not nest
 
 static inline void reg_write(volatile uint32_t *base, uint32_t off, uint32_t val) {
     base[off / 4] = val;
@@ -36,19 +34,6 @@ static inline void reg_write(volatile uint32_t *base, uint32_t off, uint32_t val
 
 static inline uint32_t reg_read(volatile uint32_t *base, uint32_t off) {
     return base[off / 4];
-}
-
-void gic_init(uintptr_t dist_base, uintptr_t cpu_base) {
-    gicd = (volatile uint32_t *)dist_base;
-    gicc = (volatile uint32_t *)cpu_base;
-    reg_write(gicd, GICD_CTLR, 0);
-    uint32_t lines = 32 * ((reg_read(gicd, GICD_TYPER) & 0x1f) + 1);
-    for (uint32_t i = 0; i < lines; i += 32) {
-        reg_write(gicd, GICD_ICENABLER + i / 8, 0xffffffff);
-    }
-    reg_write(gicd, GICD_CTLR, 1);
-    reg_write(gicc, GICC_PMR, 0xff); // let every priority through
-    reg_write(gicc, GICC_CTLR, 1);
 }
 
 bool gic_is_compatible(int node) {
@@ -70,12 +55,7 @@ bool gic_irq_from_dt(const fdt_interrupt_t *spec, uint32_t *irq) {
     return true;
 }
 
-void gic_enable_irq(uint32_t irq, gic_handler_t handler, void *arg) {
-    if (irq >= GIC_NUM_HANDLED || gicd == NULL) {
-        return;
-    }
-    gic_table[irq].handler = handler;
-    gic_table[irq].arg = arg;
+static void gic_enable(uint32_t irq) {
     volatile uint8_t *prio = (volatile uint8_t *)gicd + GICD_IPRIORITYR;
     prio[irq] = GIC_PRIORITY_DEFAULT;
     if (irq >= GIC_FIRST_SPI) {
@@ -85,25 +65,56 @@ void gic_enable_irq(uint32_t irq, gic_handler_t handler, void *arg) {
     reg_write(gicd, GICD_ISENABLER + (irq / 32) * 4, 1u << (irq % 32));
 }
 
-void gic_disable_irq(uint32_t irq) {
-    if (irq >= GIC_NUM_HANDLED || gicd == NULL) {
-        return;
-    }
+static void gic_disable(uint32_t irq) {
     reg_write(gicd, GICD_ICENABLER + (irq / 32) * 4, 1u << (irq % 32));
 }
 
-// One interrupt per exception: another pending one is taken as soon as the
-// vector returns. Looping back to IAR would cost a register read (a trip
-// out of the emulated CPU under QEMU) on every interrupt to learn that
-// usually none is left.
-void gic_dispatch(void) {
+static uint32_t gic_claim(void) {
     uint32_t iar = reg_read(gicc, GICC_IAR);
-    uint32_t irq = iar & 0x3ff;
-    if (irq >= GIC_SPURIOUS) {
-        return;
+    if ((iar & 0x3ff) >= GIC_SPURIOUS) {
+        return VIRT_IRQ_NONE;
     }
-    if (irq < GIC_NUM_HANDLED && gic_table[irq].handler != NULL) {
-        gic_table[irq].handler(gic_table[irq].arg);
+    gic_last_iar = iar;
+    return iar & 0x3ff;
+}
+
+static void gic_complete(uint32_t irq) {
+    (void)irq;
+    reg_write(gicc, GICC_EOIR, gic_last_iar);
+}
+
+static virt_irq_controller_t gic_controller = {
+    .name = "GICv2",
+    .from_dt = gic_irq_from_dt,
+    .enable = gic_enable,
+    .disable = gic_disable,
+    .claim = gic_claim,
+    .complete = gic_complete,
+};
+
+const virt_irq_controller_t *gic_probe(void) {
+    int node = fdt_find_compatible(FDT_NODE_NONE, "arm,cortex-a15-gic");
+    if (node == FDT_NODE_NONE) {
+        node = fdt_find_compatible(FDT_NODE_NONE, "arm,gic-400");
     }
-    reg_write(gicc, GICC_EOIR, iar);
+    uint64_t dist = VIRT_GICD_BASE_DEFAULT, cpu = VIRT_GICC_BASE_DEFAULT, size;
+    if (node != FDT_NODE_NONE) {
+        if (!fdt_get_reg(node, 0, &dist, &size) || !fdt_get_reg(node, 1, &cpu, &size)) {
+            return NULL;
+        }
+    } else if (fdt_total_size() != 0) {
+        return NULL; // a tree without a GICv2: another kind of controller
+    }
+    gic_controller.node = node;
+    gicd = (volatile uint32_t *)(uintptr_t)dist;
+    gicc = (volatile uint32_t *)(uintptr_t)cpu;
+    reg_write(gicd, GICD_CTLR, 0);
+    uint32_t lines = 32 * ((reg_read(gicd, GICD_TYPER) & 0x1f) + 1);
+    for (uint32_t i = 0; i < lines; i += 32) {
+        reg_write(gicd, GICD_ICENABLER + i / 8, 0xffffffff);
+    }
+    reg_write(gicd, GICD_CTLR, 1);
+    reg_write(gicc, GICC_PMR, 0xff); // let every priority through
+    reg_write(gicc, GICC_CTLR, 1);
+    return &gic_controller;
 }

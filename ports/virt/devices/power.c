@@ -18,7 +18,8 @@ static NORETURN void halt(void) {
 }
 
 void virt_exit(int status) {
-    uint32_t block[2] = { ADP_STOPPED_APPLICATION_EXIT, (uint32_t)status };
+    // The block holds two words of the pointer size (two 64-bit fields on AArch64).
+    uintptr_t block[2] = { ADP_STOPPED_APPLICATION_EXIT, (uintptr_t)status };
     virt_semihosting_call(SYS_EXIT_EXTENDED, block); // returns if semihosting is off
     cpu_psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);
     halt();

@@ -72,6 +72,15 @@ int virt_lwip_ip_input_hook(struct pbuf *p, struct netif *inp);
 // Shared MicroPython settings (NO_SYS, DHCP, DNS, per-netif checksum control).
 #include "extmod/lwip-include/lwipopts_common.h"
 
+#if __SIZEOF_POINTER__ == 8
+// 64-bit: pbufs and heap blocks aligned for pointers; IPv6 reassembly keeps
+// its list node (a pointer and two u16) outside the 8-byte fragment header,
+// which it does not fit (lwIP's IPV6_FRAG_COPYHEADER).
+#undef MEM_ALIGNMENT // lwipopts_common.h's 4
+#define MEM_ALIGNMENT                   (8)
+#define IPV6_FRAG_COPYHEADER            (1)
+#endif
+
 // The mDNS responder is not built on this port.
 #undef LWIP_MDNS_RESPONDER
 #define LWIP_MDNS_RESPONDER             0

@@ -1,0 +1,7 @@
+// QEMU "virt" machine, AArch64.
+#define MICROPY_HW_BOARD_NAME "QEMU virt"
+#define MICROPY_HW_MCU_NAME "AArch64"
+
+// Where QEMU's virt machine puts RAM; the DTB is placed at its start for
+// bare-metal ELF images (QEMU docs/system/arm/virt.rst).
+#define VIRT_RAM_BASE (0x40000000)

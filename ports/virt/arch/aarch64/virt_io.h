@@ -1,0 +1,47 @@
+// What drivers need from the architecture to talk to devices: barriers that
+// order our ring accesses against the device's (VirtIO 1.2, 2.7.7 and
+// 2.7.13), the address a device is given for a buffer, register accesses.
+#ifndef MICROPY_INCLUDED_VIRT_ARCH_AARCH64_VIRT_IO_H
+#define MICROPY_INCLUDED_VIRT_ARCH_AARCH64_VIRT_IO_H
+
+#include <stdint.h>
+
+// QEMU's device model acts as another observer in the inner shareable
+// domain: Linux's virt_mb / virt_rmb / virt_wmb on arm64 are these.
+#define virt_io_mb() __asm volatile ("dmb ish" : : : "memory")
+#define virt_io_rmb() __asm volatile ("dmb ishld" : : : "memory")
+#define virt_io_wmb() __asm volatile ("dmb ishst" : : : "memory")
+
+// Physical address of a buffer as the device sees it: the MMU maps memory
+// one to one (start.S), so it is the pointer itself.
+static inline uint64_t virt_io_dma_addr(const void *p) {
+    return (uint64_t)(uintptr_t)p;
+}
+
+// Device registers, one access of the register's own width each. Device
+// memory (start.S maps it so) is never merged, split or reordered.
+static inline uint8_t virt_io_read8(uintptr_t addr) {
+    return *(volatile uint8_t *)addr;
+}
+
+static inline uint16_t virt_io_read16(uintptr_t addr) {
+    return *(volatile uint16_t *)addr;
+}
+
+static inline uint32_t virt_io_read32(uintptr_t addr) {
+    return *(volatile uint32_t *)addr;
+}
+
+static inline void virt_io_write8(uintptr_t addr, uint8_t val) {
+    *(volatile uint8_t *)addr = val;
+}
+
+static inline void virt_io_write16(uintptr_t addr, uint16_t val) {
+    *(volatile uint16_t *)addr = val;
+}
+
+static inline void virt_io_write32(uintptr_t addr, uint32_t val) {
+    *(volatile uint32_t *)addr = val;
+}
+
+#endif // MICROPY_INCLUDED_VIRT_ARCH_AARCH64_VIRT_IO_H
