@@ -88,7 +88,8 @@ test: setup-test $(addprefix firmware-,$(TEST_BOARDS))
 			tests $(PYTEST_ARGS) || { rc=1; echo "make test: $$b FAILED"; }; \
 	done; exit $$rc
 
-firmware-%: deps
+# A static pattern rule: make looks for no implicit rule for a phony target.
+$(addprefix firmware-,$(ALL_BOARDS)): firmware-%: deps
 	@$(MAKE) --no-print-directory -C ports/virt BOARD=$* MICROPY_TOP=$(MICROPY_TOP) all
 
 bench: setup-test firmware

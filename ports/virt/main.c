@@ -97,7 +97,7 @@ static void virt_devices_init(const void *dtb) {
         mp_printf(&mp_plat_print, "virt: no device tree at %p, using QEMU defaults\n", dtb);
     }
     if (!virt_irq_init()) {
-        mp_printf(&mp_plat_print, "virt: no interrupt controller this firmware runs: no timer, devices polled\n");
+        mp_printf(&mp_plat_print, "virt: no interrupt controller this firmware runs in the device tree: no interrupts\n");
     }
     timer_init();
     uart_enable_rx_irq(dt_irq("arm,pl011", VIRT_UART_IRQ_DEFAULT));
@@ -192,11 +192,6 @@ void virt_after_python_exec(void *ret_val, int *ret) {
     } else {
         virt_exit_code = 1;
     }
-}
-
-// Called from the IRQ vector.
-void virt_irq_handler(void) {
-    virt_irq_dispatch();
 }
 
 // MICROPY_GC_SPLIT_HEAP_AUTO: further GC areas come from the RAM above the first.

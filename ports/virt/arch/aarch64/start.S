@@ -91,13 +91,8 @@ _start:
     b 4b
     .size _start, . - _start
 
-// The registers an IRQ handler (C, AAPCS64) may change: x0-x18, x29, x30,
-// q0-q7, q16-q31, FPCR, FPSR; and ELR/SPSR for the return. The frame:
-// x0-x18, x29 at 0; x30, ELR at 160; SPSR, FPCR at 176; FPSR at 192; the
-// q registers from 208.
-    .equ IRQ_FRAME, 592
-irq_entry:
-    sub sp, sp, #IRQ_FRAME
+// x0-x17 at sp + 0 .. 143, the start of both exception frames.
+    .macro save_x0_x17
     stp x0, x1, [sp, #0]
     stp x2, x3, [sp, #16]
     stp x4, x5, [sp, #32]
@@ -107,6 +102,27 @@ irq_entry:
     stp x12, x13, [sp, #96]
     stp x14, x15, [sp, #112]
     stp x16, x17, [sp, #128]
+    .endm
+    .macro restore_x0_x17
+    ldp x0, x1, [sp, #0]
+    ldp x2, x3, [sp, #16]
+    ldp x4, x5, [sp, #32]
+    ldp x6, x7, [sp, #48]
+    ldp x8, x9, [sp, #64]
+    ldp x10, x11, [sp, #80]
+    ldp x12, x13, [sp, #96]
+    ldp x14, x15, [sp, #112]
+    ldp x16, x17, [sp, #128]
+    .endm
+
+// The registers an IRQ handler (C, AAPCS64) may change: x0-x18, x29, x30,
+// q0-q7, q16-q31, FPCR, FPSR; and ELR/SPSR for the return. The frame:
+// x0-x18, x29 at 0; x30, ELR at 160; SPSR, FPCR at 176; FPSR at 192; the
+// q registers from 208.
+    .equ IRQ_FRAME, 592
+irq_entry:
+    sub sp, sp, #IRQ_FRAME
+    save_x0_x17
     stp x18, x29, [sp, #144]
     mrs x0, elr_el1
     stp x30, x0, [sp, #160]
@@ -128,7 +144,7 @@ irq_entry:
     stp q26, q27, [x0, #288]
     stp q28, q29, [x0, #320]
     stp q30, q31, [x0, #352]
-    bl virt_irq_handler
+    bl virt_irq_dispatch
     add x0, sp, #208
     ldp q0, q1, [x0, #0]
     ldp q2, q3, [x0, #32]
@@ -149,15 +165,7 @@ irq_entry:
     msr fpcr, x1
     ldp x30, x0, [sp, #160]
     msr elr_el1, x0
-    ldp x0, x1, [sp, #0]
-    ldp x2, x3, [sp, #16]
-    ldp x4, x5, [sp, #32]
-    ldp x6, x7, [sp, #48]
-    ldp x8, x9, [sp, #64]
-    ldp x10, x11, [sp, #80]
-    ldp x12, x13, [sp, #96]
-    ldp x14, x15, [sp, #112]
-    ldp x16, x17, [sp, #128]
+    restore_x0_x17
     ldp x18, x29, [sp, #144]
     add sp, sp, #IRQ_FRAME
     eret
@@ -169,15 +177,7 @@ irq_entry:
     .equ SYNC_FRAME, 256
 sync_entry:
     sub sp, sp, #SYNC_FRAME
-    stp x0, x1, [sp, #0]
-    stp x2, x3, [sp, #16]
-    stp x4, x5, [sp, #32]
-    stp x6, x7, [sp, #48]
-    stp x8, x9, [sp, #64]
-    stp x10, x11, [sp, #80]
-    stp x12, x13, [sp, #96]
-    stp x14, x15, [sp, #112]
-    stp x16, x17, [sp, #128]
+    save_x0_x17
     stp x18, x19, [sp, #144]
     stp x20, x21, [sp, #160]
     stp x22, x23, [sp, #176]
@@ -190,15 +190,7 @@ sync_entry:
     bl virt_sync_handler
     ldp x30, x0, [sp, #240]
     msr elr_el1, x0
-    ldp x0, x1, [sp, #0]
-    ldp x2, x3, [sp, #16]
-    ldp x4, x5, [sp, #32]
-    ldp x6, x7, [sp, #48]
-    ldp x8, x9, [sp, #64]
-    ldp x10, x11, [sp, #80]
-    ldp x12, x13, [sp, #96]
-    ldp x14, x15, [sp, #112]
-    ldp x16, x17, [sp, #128]
+    restore_x0_x17
     ldp x18, x19, [sp, #144]
     ldp x20, x21, [sp, #160]
     ldp x22, x23, [sp, #176]

@@ -18,30 +18,7 @@ static inline uint64_t virt_io_dma_addr(const void *p) {
     return (uint64_t)(uintptr_t)p;
 }
 
-// Device registers, one access of the register's own width each. Device
-// memory (start.S maps it so) is never merged, split or reordered.
-static inline uint8_t virt_io_read8(uintptr_t addr) {
-    return *(volatile uint8_t *)addr;
-}
-
-static inline uint16_t virt_io_read16(uintptr_t addr) {
-    return *(volatile uint16_t *)addr;
-}
-
-static inline uint32_t virt_io_read32(uintptr_t addr) {
-    return *(volatile uint32_t *)addr;
-}
-
-static inline void virt_io_write8(uintptr_t addr, uint8_t val) {
-    *(volatile uint8_t *)addr = val;
-}
-
-static inline void virt_io_write16(uintptr_t addr, uint16_t val) {
-    *(volatile uint16_t *)addr = val;
-}
-
-static inline void virt_io_write32(uintptr_t addr, uint32_t val) {
-    *(volatile uint32_t *)addr = val;
-}
+// Device registers: plain volatile accesses.
+#include "virt_io_regs.h"
 
 #endif // MICROPY_INCLUDED_VIRT_ARCH_AARCH64_VIRT_IO_H

@@ -84,7 +84,7 @@ irq_entry:
     vpush {d16-d31}
     vmrs r0, fpscr
     push {r0, r1}               // keep the stack 8-byte aligned
-    bl virt_irq_handler
+    bl virt_irq_dispatch
     pop {r0, r1}
     vmsr fpscr, r0
     vpop {d16-d31}
