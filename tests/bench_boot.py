@@ -29,8 +29,14 @@ import virtmp
 
 from support import BOARD, ROOT
 
-FLOOR_SRC = os.path.join(ROOT, "tests", "bench", "floor.S")
-LOAD_ADDR = "0x40200000"  # where boards/VIRT_ARM/memmap.ld links the firmware
+# Per board: the floor's source, its assembler and CPU flag; it is loaded
+# where boards/<BOARD>/memmap.ld links the firmware.
+FLOORS = {
+    "VIRT_ARM": ("floor.S", "arm-none-eabi-gcc", "-mcpu=cortex-a15"),
+    "VIRT_AARCH64": ("floor_aarch64.S", "aarch64-linux-gnu-gcc", "-mcpu=cortex-a53"),
+}
+FLOOR_SRC = os.path.join(ROOT, "tests", "bench", FLOORS[BOARD][0])
+LOAD_ADDR = "0x40200000"
 PROMPT = b">>> "
 TARGET_RATIO = 1.3
 
@@ -53,10 +59,10 @@ def qemu_args(cmd):
 def build_floor(out_dir, cc):
     """Assemble and link the floor image into out_dir; returns its path."""
     os.makedirs(out_dir, exist_ok=True)
-    elf = os.path.join(out_dir, "floor.elf")
+    elf = os.path.join(out_dir, "floor-%s.elf" % BOARD)
     if os.path.exists(elf) and os.path.getmtime(elf) >= os.path.getmtime(FLOOR_SRC):
         return elf
-    cmd = [cc, "-mcpu=cortex-a15", "-nostdlib", "-nostartfiles", "-static",
+    cmd = [cc, FLOORS[BOARD][2], "-nostdlib", "-no-pie", "-nostartfiles", "-static",
            "-Wl,-Ttext=" + LOAD_ADDR, "-Wl,-e,_start", "-Wl,--build-id=none",
            "-o", elf, FLOOR_SRC]
     subprocess.run(cmd, check=True, timeout=60)
@@ -129,7 +135,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per boot")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "bench"),
                     help="where the floor image is built")
-    ap.add_argument("--cc", default="arm-none-eabi-gcc")
+    ap.add_argument("--cc", default=FLOORS[BOARD][1])
     ap.add_argument("--max-ratio", type=float,
                     help="exit with status 1 if the ratio of medians exceeds this")
     args = ap.parse_args()
