@@ -28,6 +28,7 @@ struct _chunk_t {
     free_block_t *free;    // blocks given back
     uint16_t carved;       // blocks taken from the uncarved end so far
     uint16_t used;         // blocks handed out now
+    uint16_t nblocks;      // blocks it holds (blocks_per_chunk, once)
     uint8_t cls;
     uint8_t listed;
 };
@@ -106,6 +107,7 @@ void *virt_mbedtls_calloc(size_t nmemb, size_t size) {
             return NULL;
         }
         c->cls = (uint8_t)cls;
+        c->nblocks = (uint16_t)blocks_per_chunk(cls);
         chunk_bytes_total += chunk_size(cls);
         chunk_link(c);
     }
@@ -118,7 +120,7 @@ void *virt_mbedtls_calloc(size_t nmemb, size_t size) {
         c->carved++;
     }
     c->used++;
-    if (c->free == NULL && c->carved == blocks_per_chunk(cls)) {
+    if (c->free == NULL && c->carved == c->nblocks) {
         chunk_unlink(c); // full
     }
     live_blocks++;

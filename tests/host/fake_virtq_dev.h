@@ -72,7 +72,8 @@ static int dev_pop(fake_dev_t *d, dev_seg_t *segs, int max, int *nsegs) {
         d->busy[i] = 1;
         uint16_t flags = d->desc[i].flags;
         CHECK((flags & ~(VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE)) == 0);
-        // Device-readable descriptors come before device-writable ones (2.7.4.2).
+        // Device-readable descriptors come before device-writable ones (VirtIO
+        // 1.2, section 2.7.4, its second subsection: a spec section, no address).
         if (flags & VIRTQ_DESC_F_WRITE) {
             seen_write = 1;
         } else {
