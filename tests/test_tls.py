@@ -145,6 +145,35 @@ def test_tls_across_soft_resets(tls_guest, certs):
             assert g.eval("tls_get(%d, cadata=CA)" % srv.port) == b"hello over tls\n"
 
 
+FILL_AND_CHECK = """
+import gc, ssl
+pat = bytes([0x5a]) * 65536
+bufs = []
+try:
+    for _ in range(2000):
+        bufs.append(bytearray(pat))
+except MemoryError:
+    pass
+del bufs[-8:]  # room for the contexts
+gc.collect()
+ctxs = [ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT) for _ in range(3)]
+intact = sum(1 for b in bufs if b == pat)
+"""
+
+
+def test_tls_allocations_after_soft_reset_write_no_freed_memory(virt_guest_factory):
+    """After a soft reset the first TLS allocation must not link itself into
+    the allocation list of before it (memory the GC has freed, now a user's
+    data): with the heap filled by a pattern, every buffer keeps it."""
+    g = virt_guest_factory(net=None, mem="32M")
+    g.exec("import ssl\nkeep = [ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER) for _ in range(4)]")
+    for _ in range(2):
+        assert "soft reboot" in g.soft_reset()
+        g.exec(FILL_AND_CHECK, timeout=60)
+        n = g.eval("len(bufs)")
+        assert n > 100 and g.eval("intact") == n
+
+
 def test_default_firmware_has_no_tls13(tls_guest, certs):
     with HostTLSServer(certs, versions=(ssl.TLSVersion.TLSv1_3,) * 2) as srv:
         assert "MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE" in tls_guest.eval("tls_error_text(%d, cadata=CA)" % srv.port)

@@ -174,7 +174,12 @@ void virt_main(const void *dtb) {
         mod_network_deinit();
         soft_timer_deinit();
         gc_sweep_all();
-        virt_mbedtls_alloc_reset(); // its chunks were GC memory
+        // All GC memory is free now: forget what pointed into it. MicroPython
+        // keeps m_tracked_calloc's list across mp_init, and our TLS chunks
+        // stay on it when freed by the sweep, not by m_tracked_free: left as
+        // is, the next TLS allocation links itself into a freed block.
+        virt_mbedtls_alloc_reset();
+        MP_STATE_VM(m_tracked_head) = NULL;
         mp_deinit();
     }
 }
