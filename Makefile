@@ -51,7 +51,7 @@ VIRTMP_RUN = PYTHONPATH=$(TOPDIR)/host python3 -m virtmp run --board $(BOARD) --
 
 # make test runs the suite on every board, one after another; make BOARD=X
 # test (or BOARD in the environment) on X only.
-ALL_BOARDS := VIRT_ARM VIRT_AARCH64
+ALL_BOARDS := VIRT_ARM VIRT_AARCH64 VIRT_RV64 VIRT_RV32
 TEST_BOARDS ?= $(if $(filter command line environment,$(origin BOARD)),$(BOARD),$(ALL_BOARDS))
 
 # make test: pytest-xdist workers (PYTEST_WORKERS=0 runs the suite in one

@@ -29,14 +29,16 @@ import virtmp
 
 from support import BOARD, ROOT
 
-# Per board: the floor's source, its assembler and CPU flag; it is loaded
-# where boards/<BOARD>/memmap.ld links the firmware.
+# Per board: the floor's source, its assembler, CPU flags, and where
+# boards/<BOARD>/memmap.ld links the firmware (the floor is loaded there).
 FLOORS = {
-    "VIRT_ARM": ("floor.S", "arm-none-eabi-gcc", "-mcpu=cortex-a15"),
-    "VIRT_AARCH64": ("floor_aarch64.S", "aarch64-linux-gnu-gcc", "-mcpu=cortex-a53"),
+    "VIRT_ARM": ("floor.S", "arm-none-eabi-gcc", ["-mcpu=cortex-a15"], "0x40200000"),
+    "VIRT_AARCH64": ("floor_aarch64.S", "aarch64-linux-gnu-gcc", ["-mcpu=cortex-a53", "-Wl,--no-warn-rwx-segments"], "0x40200000"),
+    "VIRT_RV64": ("floor_riscv.S", "riscv64-unknown-elf-gcc", ["-march=rv64imac", "-mabi=lp64", "-Wl,--no-warn-rwx-segments"], "0x80200000"),
+    "VIRT_RV32": ("floor_riscv.S", "riscv64-unknown-elf-gcc", ["-march=rv32imac", "-mabi=ilp32", "-Wl,--no-warn-rwx-segments"], "0x80000000"),
 }
 FLOOR_SRC = os.path.join(ROOT, "tests", "bench", FLOORS[BOARD][0])
-LOAD_ADDR = "0x40200000"
+LOAD_ADDR = FLOORS[BOARD][3]
 PROMPT = b">>> "
 TARGET_RATIO = 1.3
 
@@ -62,7 +64,8 @@ def build_floor(out_dir, cc):
     elf = os.path.join(out_dir, "floor-%s.elf" % BOARD)
     if os.path.exists(elf) and os.path.getmtime(elf) >= os.path.getmtime(FLOOR_SRC):
         return elf
-    cmd = [cc, FLOORS[BOARD][2], "-nostdlib", "-no-pie", "-nostartfiles", "-static",
+    # -N: no ELF headers in the loaded segment, which starts at LOAD_ADDR.
+    cmd = [cc] + FLOORS[BOARD][2] + ["-nostdlib", "-no-pie", "-nostartfiles", "-static", "-Wl,-N",
            "-Wl,-Ttext=" + LOAD_ADDR, "-Wl,-e,_start", "-Wl,--build-id=none",
            "-o", elf, FLOOR_SRC]
     subprocess.run(cmd, check=True, timeout=60)

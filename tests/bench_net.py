@@ -239,8 +239,9 @@ cat /proc/uptime /proc/interrupts /proc/net/dev /proc/net/snmp
 # QEMU.
 
 def ours_app_firmware(build_root, log):
-    """The firmware with GUEST_APP frozen in as main.py, built in build_root/fw
-    (make is incremental: a second run rebuilds nothing)."""
+    """The firmware with GUEST_APP frozen in as main.py, built in
+    build_root/fw-BOARD (make is incremental: a second run rebuilds nothing;
+    each board's objects apart)."""
     app = os.path.join(build_root, "app")
     os.makedirs(app, exist_ok=True)
     main_py = os.path.join(app, "main.py")
@@ -248,7 +249,7 @@ def ours_app_firmware(build_root, log):
     if old != GUEST_APP:  # keep the mtime when unchanged
         with open(main_py, "w") as f:
             f.write(GUEST_APP)
-    build = os.path.join(build_root, "fw")
+    build = os.path.join(build_root, "fw-" + BOARD)
     # Run the port's make as a user would, not as a sub-make of `make bench`.
     env = dict(os.environ)
     for var in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "BUILD"):
@@ -734,7 +735,7 @@ class Bench:
         image, which only writes its prompt, timed to that prompt."""
         out = {label: ([], []) for label, _, _ in self.guests()}
         out["qemu_floor"] = ([], [])
-        floor = bench_boot.build_floor(os.path.join(self.args.build_dir, "floor"), "arm-none-eabi-gcc")
+        floor = bench_boot.build_floor(os.path.join(self.args.build_dir, "floor"), bench_boot.FLOORS[BOARD][1])
         floor_cmd = virtmp.Guest(**guest_options("ours", "legacy", ["ready"], image=floor)).command(serial="stdio")
         for run in range(self.args.boot_runs + 1):  # round 0 warms caches, unrecorded
             ms, _ = bench_boot.boot_once(floor, 30, floor_cmd)

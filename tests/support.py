@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOARD = os.environ.get("VIRT_BOARD", virtmp.config.DEFAULT_BOARD)
 FIRMWARE = os.path.join(ROOT, "build", BOARD, "firmware.elf")
 # What each board's os.uname().machine names after "QEMU virt with".
-MCU_NAME = {"VIRT_ARM": "Cortex-A15", "VIRT_AARCH64": "AArch64"}.get(BOARD, "")
+MCU_NAME = {"VIRT_ARM": "Cortex-A15", "VIRT_AARCH64": "AArch64", "VIRT_RV64": "RV64", "VIRT_RV32": "RV32"}.get(BOARD, "")
 TRANSPORTS = virtmp.TRANSPORTS
 GUEST_IP = "10.0.2.15"  # slirp's DHCP lease
 HOST_FROM_GUEST = "10.0.2.2"  # the host's 127.0.0.1, seen from a slirp guest

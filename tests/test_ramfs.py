@@ -26,12 +26,14 @@ def test_open_works_without_a_disk(guest):
     assert "notes.txt" not in guest.eval("os.listdir('/')")
 
 
-@pytest.mark.parametrize("mem, low, high", [("128M", 14 * MiB, 16 * MiB), ("16M", 1 * MiB, 2 * MiB)])
+# 16M on VIRT_RV64 leaves less: OpenSBI holds RAM's first 2 MiB, the DTB
+# (with its 2 MiB alignment) the top.
+@pytest.mark.parametrize("mem, low, high", [("128M", 14 * MiB, 16 * MiB), ("16M", 3 * MiB // 4, 2 * MiB)])
 def test_sized_from_ram(virt_guest_factory, mem, low, high):
     g = virt_guest_factory(net=None, mem=mem)
     bsize, _, blocks = g.eval("__import__('os').statvfs('/')[:3]")
     total = bsize * blocks
-    # An eighth of the RAM the heap would have had (RAM less the firmware's 3.4 MB).
+    # An eighth of the RAM the heap would have had (RAM less the firmware's 3.4-4.2 MB).
     assert low <= total <= high, (mem, total)
     # Filling it is ENOSPC, and it still works afterwards.
     with pytest.raises(virtmp.GuestException, match=r"OSError: (\[Errno 28\] ENOSPC|28)"):

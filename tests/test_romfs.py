@@ -1,6 +1,7 @@
 """ROMFS: an image (virtmp.build_romfs, `virtmp romfs`, `mpremote romfs
-build`) in QEMU virt's second flash bank, mounted at /rom by the firmware,
-its .mpy files imported in place. Every QEMU is killed when its test ends."""
+build`) in QEMU virt's second flash bank (on RISC-V: an -initrd in RAM),
+mounted at /rom by the firmware, its .mpy files imported in place. Every
+QEMU is killed when its test ends."""
 
 import contextlib
 import io
@@ -11,8 +12,11 @@ import sys
 import pytest
 import virtmp
 
-from support import ROOT
+from support import BOARD, ROOT
 
+# ARM: the second flash bank (its 64 MiB are the segment); RISC-V: an -initrd
+# (the segment is the image).
+IN_FLASH = virtmp.BOARDS[BOARD]["romfs_via"] == "pflash"
 
 @pytest.fixture
 def app(tmp_path):
@@ -48,13 +52,32 @@ def test_mounted_at_rom_and_imported(virt_guest_factory, app):
 
 
 def test_file_data_is_used_in_place(virt_guest_factory, app):
-    """A file's bytes are read from the flash bank, not copied into RAM."""
+    """A file's bytes are read from where QEMU put the image, not copied."""
     g = virt_guest_factory(net=None, romfs=app)
     g.exec("import vfs\nseg = vfs.rom_ioctl(2, 0)\n"
            "import uctypes\nf = open('/rom/data.bin', 'rb')\nmv = memoryview(f)\n")
     base = g.eval("uctypes.addressof(seg)")
-    assert base == 0x04000000 and g.eval("len(seg)") == 64 * 1024 * 1024
+    if IN_FLASH:
+        assert base == 0x04000000 and g.eval("len(seg)") == 64 * 1024 * 1024
+    else:  # in RAM, above the firmware, the image's own size
+        assert base > 0x80000000 and g.eval("len(seg)") == len(virtmp.build_romfs(app))
+        assert g.eval("bytes(seg[:3])") == b"\xd2\xcd\x31"
     assert base < g.eval("uctypes.addressof(mv)") < base + 64 * 1024
+
+
+def test_heap_keeps_off_the_image(virt_guest_factory, app):
+    """Filling the heap leaves the image as it was (on RISC-V it lies in the
+    RAM the heap is taken from), and most of RAM is still heap."""
+    g = virt_guest_factory(net=None, romfs=app, mem="128M")
+    g.exec("bufs = []\n"
+           "try:\n"
+           "    for _ in range(200):\n"
+           "        bufs.append(bytearray(1024 * 1024))\n"
+           "except MemoryError:\n"
+           "    pass\n", timeout=60)
+    assert g.eval("len(bufs)") >= 40  # MiB: the heap below or above the image, less the RAM filesystem
+    assert g.eval("open('/rom/data.bin', 'rb').read() == bytes(range(256)) * 64")
+    assert g.eval("__import__('romlib').hello()") == "hello from ROMFS"
 
 
 def test_no_image_no_rom(guest):
@@ -80,7 +103,8 @@ def test_mpremote_romfs_image_and_query(virt_guest_factory, app, tmp_path):
     g = virt_guest_factory(net=None, romfs=img)
     assert g.eval("open('/rom/lib/romlib.py').read()").startswith("def hello")  # mpremote kept the .py
     rc, out, err = g.mpremote("romfs", "query")
-    assert rc == 0 and "ROMFS0" in out and "67108864" in out.replace(" ", ""), (out, err)
+    size = 64 * 1024 * 1024 if IN_FLASH else img.stat().st_size
+    assert rc == 0 and "ROMFS0" in out and str(size) in out.replace(" ", ""), (out, err)
 
 
 def test_bad_images_are_refused_before_boot(tmp_path):
@@ -88,7 +112,7 @@ def test_bad_images_are_refused_before_boot(tmp_path):
     bad.write_bytes(b"not a romfs image")
     with pytest.raises(virtmp.RomfsError, match="not a ROMFS image"):
         virtmp.Guest(net=None, romfs=bad).start()
-    with pytest.raises(virtmp.RomfsError, match="over the flash bank"):
+    with pytest.raises(virtmp.RomfsError, match="over the board's"):
         virtmp.Guest(net=None, romfs=b"\xd2\xcd\x31" + bytes(64 * 1024 * 1024)).start()
     with pytest.raises(virtmp.RomfsError, match="no folder|cannot read"):
         virtmp.Guest(net=None, romfs=tmp_path / "missing").start()
@@ -114,7 +138,7 @@ def test_make_run_romfs():
 
 def test_virtmp_run_romfs_on_stdio(app, tmp_path):
     """`virtmp run --romfs DIR`: the REPL on stdio imports from /rom; the
-    flash-bank file it made is gone after QEMU quits."""
+    image file it made for QEMU is gone after QEMU quits."""
     import glob
     import time
 
@@ -140,4 +164,4 @@ def test_virtmp_run_romfs_on_stdio(app, tmp_path):
             p.kill()
             p.wait()
     assert b"hello from ROMFS" in out, out
-    assert not glob.glob("/tmp/virtmp-guest-%d-romfs-*" % p.pid)  # the 64 MiB flash file is gone
+    assert not glob.glob("/tmp/virtmp-guest-%d-romfs-*" % p.pid)  # the (64 MiB flash) file is gone

@@ -280,3 +280,31 @@ def test_fdt_case_list(fdt_cmd):
 @pytest.mark.parametrize("case", FDT_CASES)
 def test_fdt(fdt_cmd, case):
     print(_run_case(fdt_cmd, case))
+
+
+PLIC_CASES = ["contexts", "claim_complete", "binding", "no_contexts"]
+
+
+@pytest.fixture(scope="module")
+def plic_cmd():
+    """The PLIC driver against QEMU's riscv64 virt tree with two harts."""
+    prog = _compile("plic_test", [os.path.join(HOST, "plic_test.c"), os.path.join(PORT, "devices", "plic.c"),
+                                   os.path.join(PORT, "devices", "fdt.c")])
+    dtb = os.path.join(BUILD, "virt-riscv64-smp2.dtb")
+    if os.path.exists(dtb):
+        os.unlink(dtb)
+    cmd = ["qemu-system-riscv64", "-M", "virt,dumpdtb=" + dtb, "-smp", "2", "-m", "128M", "-nic", "none",
+           "-display", "none"]
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    if not os.path.exists(dtb):
+        pytest.fail("QEMU did not dump a DTB: %s\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
+    return [prog, dtb]
+
+
+def test_plic_case_list(plic_cmd):
+    assert _listed(plic_cmd[0]) == PLIC_CASES
+
+
+@pytest.mark.parametrize("case", PLIC_CASES)
+def test_plic(plic_cmd, case):
+    print(_run_case(plic_cmd, case))

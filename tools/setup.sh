@@ -19,9 +19,12 @@ as_root() {
 # Build and run: cross toolchain, QEMU (ipxe-qemu has the ROM QEMU's virt
 # machine loads for its default NIC), source-package tools.
 # Boards: VIRT_ARM (arm-none-eabi, newlib), VIRT_AARCH64 (aarch64-linux-gnu
-# with picolibc, built freestanding); qemu-system-arm has both QEMUs.
+# with picolibc, built freestanding), VIRT_RV64 and VIRT_RV32
+# (riscv64-unknown-elf with picolibc); qemu-system-arm has the ARM QEMUs,
+# qemu-system-misc the RISC-V ones (with OpenSBI for riscv64).
 PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu
-qemu-system-arm ipxe-qemu python3 make xz-utils bzip2 dpkg-dev"
+gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+qemu-system-arm qemu-system-misc ipxe-qemu python3 make xz-utils bzip2 dpkg-dev"
 # Tests: the venv, host-side C tests, the Linux tools that talk to the
 # guest over a tap device in a network namespace, and the FAT tools that
 # virtmp's disk images use (mkfs.fat; mcopy, mmd, mdir).

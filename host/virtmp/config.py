@@ -22,14 +22,34 @@ BOARDS = {
         "qemu": "qemu-system-arm",
         "machine": ["-M", "virt", "-cpu", "cortex-a15"],
         "package": "qemu-system-arm",
-        # QEMU virt's second CFI flash bank, where the guest finds ROMFS.
-        "flash_bank_size": 64 * 1024 * 1024,
+        # ROMFS goes in QEMU virt's second CFI flash bank (of this size).
+        "romfs_via": "pflash",
+        "romfs_max": 64 * 1024 * 1024,
     },
     "VIRT_AARCH64": {
         "qemu": "qemu-system-aarch64",
         "machine": ["-M", "virt", "-cpu", "cortex-a53"],
         "package": "qemu-system-arm",
-        "flash_bank_size": 64 * 1024 * 1024,
+        "romfs_via": "pflash",
+        "romfs_max": 64 * 1024 * 1024,
+    },
+    "VIRT_RV64": {
+        "qemu": "qemu-system-riscv64",
+        "machine": ["-M", "virt"],
+        "package": "qemu-system-misc",
+        # QEMU's riscv virt boots the second flash bank, not -kernel, when it
+        # is given: ROMFS goes in RAM as an -initrd, which QEMU puts halfway
+        # up RAM (at most 128 MiB up), so it may take at most a quarter.
+        "romfs_via": "initrd",
+        "romfs_max": 32 * 1024 * 1024,
+    },
+    # Debian 12's QEMU has no 32-bit OpenSBI: the firmware runs in M-mode.
+    "VIRT_RV32": {
+        "qemu": "qemu-system-riscv32",
+        "machine": ["-M", "virt", "-bios", "none"],
+        "package": "qemu-system-misc",
+        "romfs_via": "initrd",
+        "romfs_max": 32 * 1024 * 1024,
     },
 }
 

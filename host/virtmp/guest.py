@@ -30,7 +30,7 @@ from .console import PROMPT, Console, GuestError
 from .disk import as_disks, check_disks
 from .imports import mount_program
 from .net import Nic, Slirp
-from .romfs import flash_file as romfs_flash_file
+from .romfs import romfs_file
 
 SEMIHOSTING = ["-semihosting-config", "enable=on,target=native"]
 TRANSPORTS = ("modern", "legacy")
@@ -175,16 +175,20 @@ class Guest(Console):
         if self.rng:
             cmd += ["-device", "virtio-rng-device"]  # after the disks: their slots stay put
         if self.romfs is not None:
-            cmd += ["-drive", "if=pflash,unit=1,format=raw,readonly=on,file=%s" % self._romfs_flash().replace(",", ",,")]
+            if config.board_info(self.board)["romfs_via"] == "initrd":
+                cmd += ["-initrd", self._romfs_file()]
+            else:
+                cmd += ["-drive", "if=pflash,unit=1,format=raw,readonly=on,file=%s" % self._romfs_file().replace(",", ",,")]
         return prefix + cmd + self.qemu_args
 
-    def _romfs_flash(self):
-        """The padded flash-bank file of self.romfs, made once per guest."""
+    def _romfs_file(self):
+        """The file QEMU is given for self.romfs (a flash bank padded to its
+        size, or the image as an -initrd), made once per guest."""
         if self._romfs_dir is None:
+            info = config.board_info(self.board)
             where = tempfile.mkdtemp(prefix="%s%d-romfs-" % (TMP_PREFIX, os.getpid()), dir="/tmp")
             try:
-                self._romfs_path = romfs_flash_file(self.romfs, config.board_info(self.board)["flash_bank_size"],
-                                                    where)
+                self._romfs_path = romfs_file(self.romfs, info["romfs_max"], where, pad=info["romfs_via"] == "pflash")
             except BaseException:
                 shutil.rmtree(where, ignore_errors=True)
                 raise

@@ -3,9 +3,10 @@
 build_romfs(folder) makes the image `mpremote romfs build` makes (the same
 bytes; the format is MicroPython's extmod/vfs_rom.c), each .py compiled to
 .mpy by MicroPython's mpy-cross when one is found, so imports from /rom run
-bytecode in place. Written here so virtmp needs no other package. The guest maps the
-image from QEMU virt's second flash bank; flash_file() pads it to the
-bank's size, as QEMU wants a flash file of exactly that size.
+bytecode in place. Written here so virtmp needs no other package. The guest
+maps the image from QEMU virt's second flash bank (romfs_file() pads it to
+the bank's size, as QEMU wants a flash file of exactly that size), or on
+RISC-V from the RAM QEMU loaded it into as an -initrd.
 """
 
 import os
@@ -108,19 +109,20 @@ def build_romfs(folder, mpy=True, mpy_cross=None):
     return ROMFS_MAGIC + size + body
 
 
-def check_image(data, bank_size):
-    """Raise RomfsError unless data is a ROMFS image that fits the flash bank."""
+def check_image(data, max_size):
+    """Raise RomfsError unless data is a ROMFS image of at most max_size bytes."""
     if not data.startswith(ROMFS_MAGIC):
         raise RomfsError("virtmp: not a ROMFS image (it does not start with d2 cd 31; make one with "
                          "`virtmp romfs FOLDER IMAGE` or `mpremote romfs build`)")
-    if len(data) > bank_size:
-        raise RomfsError("virtmp: the ROMFS image is %d bytes, over the flash bank's %d" % (len(data), bank_size))
+    if len(data) > max_size:
+        raise RomfsError("virtmp: the ROMFS image is %d bytes, over the board's %d" % (len(data), max_size))
 
 
-def flash_file(romfs, bank_size, directory):
-    """The flash-bank file for QEMU (-drive if=pflash,unit=1): romfs (an
-    image's path, a folder to build one from, or bytes) padded to bank_size,
-    written in directory (sparse). Returns its path."""
+def romfs_file(romfs, max_size, directory, pad=True):
+    """The file QEMU is given: romfs (an image's path, a folder to build one
+    from, or bytes) written in directory, padded (sparse) to max_size when
+    pad (a flash bank: -drive if=pflash,unit=1), else as is (-initrd).
+    Returns its path."""
     if isinstance(romfs, (bytes, bytearray)):
         data = bytes(romfs)
     elif os.path.isdir(romfs):
@@ -128,12 +130,13 @@ def flash_file(romfs, bank_size, directory):
     else:
         try:
             with open(romfs, "rb") as f:
-                data = f.read(bank_size + 1)
+                data = f.read(max_size + 1)
         except OSError as e:
             raise RomfsError("virtmp: cannot read ROMFS image %s: %s" % (romfs, e.strerror))
-    check_image(data, bank_size)
-    path = os.path.join(directory, "romfs-flash.img")
+    check_image(data, max_size)
+    path = os.path.join(directory, "romfs.img")
     with open(path, "wb") as f:
         f.write(data)
-        f.truncate(bank_size)
+        if pad:
+            f.truncate(max_size)
     return path

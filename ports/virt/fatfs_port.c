@@ -4,7 +4,7 @@
 #include "lib/oofatfs/ff.h"
 #include "shared/timeutils/timeutils.h"
 
-#include "rtc_pl031.h"
+#include "rtc.h"
 
 DWORD get_fattime(void) {
     timeutils_struct_time_t tm;

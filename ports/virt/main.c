@@ -25,16 +25,14 @@
 #include "net_raw.h"
 #include "network_lan.h"
 #include "ram_disk.h"
-#include "romfs_flash.h"
-#include "rtc_pl031.h"
+#include "romfs_segment.h"
+#include "rtc.h"
 #include "timer.h"
-#include "uart_pl011.h"
+#include "uart.h"
 #include "virt.h"
 #include "virt_disks.h"
 
-// QEMU's fixed virt layout, used only if the device tree lacks a node.
-#define VIRT_UART_BASE_DEFAULT (0x09000000)
-#define VIRT_UART_IRQ_DEFAULT (32 + 1)
+// QEMU's RAM size, used only if the device tree lacks a memory node.
 #define VIRT_RAM_SIZE_DEFAULT (128 * 1024 * 1024)
 #define VIRT_DTB_MAX_SIZE (2 * 1024 * 1024)
 // The heap starts as one small GC area; the rest of RAM becomes further areas
@@ -56,25 +54,6 @@ extern uint8_t _sstack[], _estack[], _heap_start[];
 static int virt_exit_code;
 static heap_areas_t virt_heap_areas;
 
-// Device addresses the tree gave, or QEMU's defaults.
-static uintptr_t dt_reg(const char *compatible, int index, uintptr_t fallback) {
-    uint64_t addr, size;
-    int node = fdt_find_compatible(FDT_NODE_NONE, compatible);
-    if (node != FDT_NODE_NONE && fdt_get_reg(node, index, &addr, &size)) {
-        return (uintptr_t)addr;
-    }
-    return fallback;
-}
-
-static uint32_t dt_irq(const char *compatible, uint32_t fallback) {
-    uint32_t irq;
-    int node = fdt_find_compatible(FDT_NODE_NONE, compatible);
-    if (node != FDT_NODE_NONE && virt_irq_from_fdt(node, 0, &irq)) {
-        return irq;
-    }
-    return fallback;
-}
-
 // The end of the RAM bank that holds the firmware.
 static uintptr_t dt_ram_end(uintptr_t ram_base) {
     uint64_t addr, size;
@@ -92,7 +71,7 @@ static uintptr_t dt_ram_end(uintptr_t ram_base) {
 
 static void virt_devices_init(const void *dtb) {
     bool have_dt = fdt_init(dtb, VIRT_DTB_MAX_SIZE);
-    uart_init(dt_reg("arm,pl011", 0, VIRT_UART_BASE_DEFAULT));
+    uart_init();
     if (!have_dt) {
         mp_printf(&mp_plat_print, "virt: no device tree at %p, using QEMU defaults\n", dtb);
     }
@@ -100,19 +79,43 @@ static void virt_devices_init(const void *dtb) {
         mp_printf(&mp_plat_print, "virt: no interrupt controller this firmware runs in the device tree: no interrupts\n");
     }
     timer_init();
-    uart_enable_rx_irq(dt_irq("arm,pl011", VIRT_UART_IRQ_DEFAULT));
-    rtc_init(dt_reg("arm,pl031", 0, 0));
-    romfs_flash_init();
+    uart_enable_rx_irq();
+    rtc_init();
+}
+
+// Of [*start, *end), the larger part that is not in [hole_start, hole_end).
+static void heap_avoid(uintptr_t *start, uintptr_t *end, uintptr_t hole_start, uintptr_t hole_end) {
+    if (hole_end <= hole_start || hole_end <= *start || hole_start >= *end) {
+        return;
+    }
+    uintptr_t below = hole_start > *start ? hole_start - *start : 0;
+    uintptr_t above = hole_end < *end ? *end - hole_end : 0;
+    if (below >= above) {
+        *end = *start + below;
+    } else {
+        *start = hole_end;
+    }
 }
 
 void virt_main(const void *dtb) {
     virt_devices_init(dtb);
-    uint8_t *heap_end = (uint8_t *)(dt_ram_end((uintptr_t)dtb) & ~0xfu);
+    // QEMU puts the DTB at RAM's start on ARM (below the image), near its
+    // top on RISC-V, and an -initrd ROMFS image halfway up (at most 128 MiB
+    // up): the heap is the largest free part of the RAM after the image.
+    uintptr_t ram_start = (uintptr_t)_heap_start, ram_end = dt_ram_end(VIRT_RAM_BASE);
+    uintptr_t heap_lo = ram_start, heap_hi = ram_end, initrd_start, initrd_end;
+    heap_avoid(&heap_lo, &heap_hi, (uintptr_t)dtb, (uintptr_t)dtb + fdt_total_size());
+    if (romfs_initrd_range(ram_start, ram_end, &initrd_start, &initrd_end)) {
+        heap_avoid(&heap_lo, &heap_hi, initrd_start, initrd_end);
+    }
+    romfs_segment_init(ram_start, ram_end);
+    uint8_t *heap_start = (uint8_t *)((heap_lo + 15) & ~(uintptr_t)15);
+    uint8_t *heap_end = (uint8_t *)(heap_hi & ~(uintptr_t)15);
     cpu_irq_enable();
     virt_disks_init();
     if (virt_disk_count() == 0) {
         // No disk: the RAM filesystem's region comes off the top of the heap.
-        size_t ram_disk_size = ram_disk_size_for(heap_end - _heap_start);
+        size_t ram_disk_size = ram_disk_size_for(heap_end - heap_start);
         heap_end -= ram_disk_size;
         ram_disk_init(heap_end, ram_disk_size);
     }
@@ -122,8 +125,8 @@ void virt_main(const void *dtb) {
     for (;;) {
         mp_stack_set_top(_estack);
         mp_stack_set_limit(_estack - _sstack - VIRT_STACK_MARGIN);
-        uint8_t *first_end = heap_end - _heap_start > VIRT_GC_FIRST_AREA ? _heap_start + VIRT_GC_FIRST_AREA : heap_end;
-        gc_init(_heap_start, first_end);
+        uint8_t *first_end = heap_end - heap_start > VIRT_GC_FIRST_AREA ? heap_start + VIRT_GC_FIRST_AREA : heap_end;
+        gc_init(heap_start, first_end);
         heap_areas_init(&virt_heap_areas, (uintptr_t)first_end, (uintptr_t)heap_end, VIRT_GC_AREA_MAX);
         mp_init();
         // Modules in /lib of the filesystem, as on rp2 and esp32.

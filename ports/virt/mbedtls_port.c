@@ -8,7 +8,7 @@
 #include "py/mpprint.h"
 #include "mbedtls/platform_time.h"
 
-#include "rtc_pl031.h"
+#include "rtc.h"
 #include "virt_entropy.h"
 
 int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen) {

@@ -16,14 +16,15 @@ static mp_int_t mp_machine_reset_cause(void) {
     return 0; // QEMU gives no reset cause; every start is a power-on
 }
 
-// QEMU has no per-instance serial number: the CPU's MIDR and MPIDR registers
-// identify the emulated core and its position.
+// QEMU has no per-instance serial number: the CPU's IDs (cpu.h) identify
+// the emulated core and its position.
 static mp_obj_t mp_machine_unique_id(void) {
-    uint32_t id[2] = { cpu_midr(), cpu_mpidr() };
+    uint32_t id[2];
+    cpu_unique_id(id);
     return mp_obj_new_bytes((const byte *)id, sizeof(id));
 }
 
-// An emulated CPU has no clock of its own; the generic timer's frequency is
+// An emulated CPU has no clock of its own; the CPU timer's frequency is
 // the one rate the machine defines.
 static mp_obj_t mp_machine_get_freq(void) {
     return mp_obj_new_int_from_uint(cpu_counter_freq());

@@ -3,7 +3,7 @@
 #include "py/obj.h"
 #include "shared/timeutils/timeutils.h"
 
-#include "rtc_pl031.h"
+#include "rtc.h"
 
 static mp_obj_t mp_time_time_get(void) {
     return mp_obj_new_int_from_uint(rtc_seconds());

@@ -16,6 +16,10 @@
 #define MICROPY_EMIT_INLINE_THUMB_FLOAT     (1)
 #define MICROPY_MAKE_POINTER_CALLABLE(p)    ((void *)((mp_uint_t)(p) | 1))
 #endif
+#if defined(__riscv) && __riscv_xlen == 32
+#define MICROPY_EMIT_RV32                   (1)
+#define MICROPY_EMIT_INLINE_RV32            (1)
+#endif
 #define MICROPY_PERSISTENT_CODE_LOAD        (1)
 
 // Memory.

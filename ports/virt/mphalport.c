@@ -6,9 +6,9 @@
 
 #include "cpu.h"
 #include "network_lan.h"
-#include "rtc_pl031.h"
+#include "rtc.h"
 #include "timer.h"
-#include "uart_pl011.h"
+#include "uart.h"
 #include "virt_entropy.h"
 #include "virt_wait.h"
 

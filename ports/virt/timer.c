@@ -1,4 +1,5 @@
-// Generic timer (virtual counter and timer). One compare register serves two
+// The CPU's timer (ARM's generic timer: virtual counter and timer; RISC-V's
+// time counter with the SBI or CLINT compare). One compare register serves two
 // users: the soft-timer queue and the sleep/idle wake-up. It is always armed
 // for the earlier of the two, and re-armed from the interrupt.
 #include "py/mphal.h"
@@ -22,14 +23,14 @@ static void timer_arm(uint64_t deadline) {
     if (deadline < timer_armed_at) {
         timer_armed_at = deadline;
         cpu_timer_set_compare(deadline);
-        cpu_timer_set_ctl(CNTV_CTL_ENABLE);
+        cpu_timer_enable(true);
     }
     cpu_irq_restore(state);
 }
 
 static void timer_irq_handler(void *arg) {
     (void)arg;
-    cpu_timer_set_ctl(0);
+    cpu_timer_enable(false);
     timer_armed_at = UINT64_MAX;
     uint64_t now = cpu_counter();
     if (now >= timer_softtimer_at) {
@@ -42,8 +43,12 @@ static void timer_irq_handler(void *arg) {
 
 void timer_init(void) {
     timer_freq = cpu_counter_freq();
-    cpu_timer_set_ctl(0);
-    virt_irq_enable(CPU_TIMER_IRQ, timer_irq_handler, NULL);
+    cpu_timer_enable(false);
+    #ifdef CPU_TIMER_IRQ
+    virt_irq_enable(CPU_TIMER_IRQ, timer_irq_handler, NULL); // a GIC private interrupt
+    #else
+    cpu_timer_irq_enable(timer_irq_handler, NULL); // the CPU's own (RISC-V)
+    #endif
 }
 
 uint64_t timer_ticks_us64(void) {

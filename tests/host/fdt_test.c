@@ -197,6 +197,11 @@ static void check_virt_tree(const char *want_bootargs) {
             fprintf(stderr, "bootargs: got \"%s\", want \"%s\"\n", got, want_bootargs);
         }
     }
+    uint64_t number;
+    CHECK(fdt_get_number(0, "#address-cells", &number) && number == 2); // one cell
+    CHECK(!fdt_get_number(chosen, "stdout-path", &number));              // a string: not 1 or 2 cells
+    CHECK(!fdt_get_number(chosen, "linux,initrd-start", &number));       // absent
+    CHECK(!fdt_get_number(FDT_NODE_NONE, "#address-cells", &number));
     const char *stdout_path = fdt_get_prop_str(chosen, "stdout-path");
     CHECK(stdout_path != NULL && strncmp(stdout_path, "/pl011@", 7) == 0);
     // Not a property of the root; no string where the value is not one.

@@ -14,4 +14,6 @@
 #define fdt_find_phandle walk_fdt_find_phandle
 #define fdt_interrupt_parent walk_fdt_interrupt_parent
 #define fdt_get_interrupt walk_fdt_get_interrupt
+#define fdt_get_u32 walk_fdt_get_u32
+#define fdt_get_number walk_fdt_get_number
 #include "fdt.c"

@@ -397,6 +397,12 @@ static bool read_cells(const uint8_t *p, uint32_t ncells, uint64_t *out) {
     return true;
 }
 
+bool fdt_get_number(int node, const char *name, uint64_t *out) {
+    uint32_t len;
+    const uint8_t *p = fdt_get_prop(node, name, &len);
+    return p != NULL && (len == 4 || len == 8) && read_cells(p, len / 4, out);
+}
+
 bool fdt_get_reg(int node, int index, uint64_t *addr, uint64_t *size) {
     uint32_t len;
     const uint8_t *p = fdt_get_prop(node, "reg", &len);
@@ -482,7 +488,7 @@ int fdt_find_phandle(uint32_t phandle) {
 }
 
 // A node's one-cell property, or false.
-static bool get_u32(int node, const char *name, uint32_t *out) {
+bool fdt_get_u32(int node, const char *name, uint32_t *out) {
     uint32_t len;
     const uint8_t *p = fdt_get_prop(node, name, &len);
     if (p == NULL || len != 4) {
@@ -497,7 +503,7 @@ int fdt_interrupt_parent(int node) {
     // (the devicetree specification, 2.4.1).
     for (int n = node, hops = 0; n != FDT_NODE_NONE && hops < FDT_MAX_DEPTH; n = fdt_parent(n), ++hops) {
         uint32_t phandle;
-        if (get_u32(n, "interrupt-parent", &phandle)) {
+        if (fdt_get_u32(n, "interrupt-parent", &phandle)) {
             return fdt_find_phandle(phandle);
         }
     }
@@ -507,7 +513,7 @@ int fdt_interrupt_parent(int node) {
 bool fdt_get_interrupt(int node, int index, fdt_interrupt_t *out) {
     int parent = fdt_interrupt_parent(node);
     uint32_t ncells, len;
-    if (parent == FDT_NODE_NONE || !get_u32(parent, "#interrupt-cells", &ncells)
+    if (parent == FDT_NODE_NONE || !fdt_get_u32(parent, "#interrupt-cells", &ncells)
         || ncells == 0 || ncells > FDT_MAX_INTERRUPT_CELLS) {
         return false;
     }

@@ -23,6 +23,12 @@ int fdt_find_device_type(int from, const char *device_type);
 int fdt_find_root_child(const char *name);
 
 const void *fdt_get_prop(int node, const char *name, uint32_t *len);
+// A one-cell property (such as "timebase-frequency"); false if absent or
+// not one cell.
+bool fdt_get_u32(int node, const char *name, uint32_t *out);
+// A number of one or two cells, as /chosen's "linux,initrd-start" (QEMU
+// writes one cell or two, by version); false if absent or another size.
+bool fdt_get_number(int node, const char *name, uint64_t *out);
 // A string property, NULL if absent or not NUL-terminated.
 const char *fdt_get_prop_str(int node, const char *name);
 // Whether the node's "compatible" list contains the string.

@@ -4,6 +4,7 @@
 #include "gic.h"
 #include "gicv3.h"
 #include "irq.h"
+#include "plic.h"
 
 static const virt_irq_controller_t *irq_ctl;
 static struct {
@@ -13,7 +14,7 @@ static struct {
 
 bool virt_irq_init(void) {
     // Each probe looks for its own "compatible" and starts the controller.
-    static const virt_irq_controller_t *(*const probes[])(void) = { gicv3_probe, gic_probe };
+    static const virt_irq_controller_t *(*const probes[])(void) = { gicv3_probe, gic_probe, plic_probe };
     for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]) && irq_ctl == NULL; ++i) {
         irq_ctl = probes[i]();
     }

@@ -1,13 +1,5 @@
-// PL011 console: polled TX, interrupt-driven RX into a ring buffer.
-//
-// When the ring buffer is full the RX interrupt is masked and bytes wait in
-// the UART's FIFO; QEMU then stops taking input from the host side, so a
-// large paste is throttled rather than lost.
-#include "py/runtime.h"
-#include "py/ringbuf.h"
-#include "shared/runtime/interrupt_char.h"
-
-#include "irq.h"
+// PL011 registers for uart.c: FIFOs on, 8 data bits, RX and receive-timeout
+// interrupts.
 #include "uart_pl011.h"
 
 // Registers (PL011 Technical Reference Manual, 3.2).
@@ -28,74 +20,57 @@
 #define UART_INT_RX (1 << 4)
 #define UART_INT_RT (1 << 6)
 
-#define UART_RX_BUF_SIZE (4096)
-
 static volatile uint32_t *uart_regs;
-static volatile bool uart_rx_throttled;
-static uint8_t uart_rx_buf_storage[UART_RX_BUF_SIZE];
-static ringbuf_t uart_rx_buf = { uart_rx_buf_storage, sizeof(uart_rx_buf_storage), 0, 0 };
 
 #define REG(off) (uart_regs[(off) / 4])
 
-void uart_init(uintptr_t base) {
+static bool pl011_rx_ready(void) {
+    return !(REG(UARTFR) & UARTFR_RXFE);
+}
+
+static uint8_t pl011_rx_byte(void) {
+    return REG(UARTDR) & 0xff;
+}
+
+static void pl011_init(uintptr_t base, int node, void (*put)(uint8_t c)) {
+    (void)node;
     uart_regs = (volatile uint32_t *)base;
     REG(UARTCR) = 0;
     REG(UARTIMSC) = 0;
     REG(UARTICR) = 0x7ff;
     // Turning the FIFO on flushes it: keep any byte that arrived before boot.
-    while (!(REG(UARTFR) & UARTFR_RXFE)) {
-        ringbuf_put(&uart_rx_buf, REG(UARTDR) & 0xff);
+    while (pl011_rx_ready()) {
+        put(pl011_rx_byte());
     }
     REG(UARTLCR_H) = UARTLCR_H_WLEN_8 | UARTLCR_H_FEN;
     REG(UARTCR) = UARTCR_UARTEN | UARTCR_TXE | UARTCR_RXE;
 }
 
-// Move bytes from the FIFO to the ring buffer; Ctrl-C raises KeyboardInterrupt.
+static bool pl011_tx_full(void) {
+    return REG(UARTFR) & UARTFR_TXFF;
+}
+
+static void pl011_tx_byte(uint8_t c) {
+    REG(UARTDR) = c;
+}
+
+static void pl011_rx_irq(bool on) {
+    REG(UARTIMSC) = on ? UART_INT_RX | UART_INT_RT : 0;
+}
+
 // The RX interrupt clears itself as the FIFO drains; clearing it by ICR after
 // the drain could drop the interrupt of a byte that arrived meanwhile.
-static void uart_irq_handler(void *arg) {
-    (void)arg;
+static void pl011_irq_ack(void) {
     REG(UARTICR) = UART_INT_RT;
-    while (!(REG(UARTFR) & UARTFR_RXFE)) {
-        if (ringbuf_free(&uart_rx_buf) == 0) {
-            REG(UARTIMSC) = 0; // leave the rest in the FIFO until there is room
-            uart_rx_throttled = true;
-            return; // RX stays pending, so unmasking re-raises the interrupt
-        }
-        int c = REG(UARTDR) & 0xff;
-        if (c == mp_interrupt_char) {
-            mp_sched_keyboard_interrupt();
-        } else {
-            ringbuf_put(&uart_rx_buf, c);
-        }
-    }
 }
 
-void uart_enable_rx_irq(uint32_t irq) {
-    virt_irq_enable(irq, uart_irq_handler, NULL);
-    REG(UARTIMSC) = UART_INT_RX | UART_INT_RT;
-}
-
-int uart_rx_char(void) {
-    int c = ringbuf_get(&uart_rx_buf);
-    if (uart_rx_throttled) {
-        uart_rx_throttled = false; // room again: resume RX
-        REG(UARTIMSC) = UART_INT_RX | UART_INT_RT;
-    }
-    return c;
-}
-
-size_t uart_rx_available(void) {
-    return ringbuf_avail(&uart_rx_buf);
-}
-
-void uart_tx_strn(const char *str, size_t len) {
-    if (uart_regs == NULL) {
-        return;
-    }
-    for (size_t i = 0; i < len; ++i) {
-        while (REG(UARTFR) & UARTFR_TXFF) {
-        }
-        REG(UARTDR) = (uint8_t)str[i];
-    }
-}
+const uart_driver_t uart_pl011_driver = {
+    .compatible = "arm,pl011",
+    .init = pl011_init,
+    .rx_ready = pl011_rx_ready,
+    .rx_byte = pl011_rx_byte,
+    .tx_full = pl011_tx_full,
+    .tx_byte = pl011_tx_byte,
+    .rx_irq = pl011_rx_irq,
+    .irq_ack = pl011_irq_ack,
+};

@@ -4,6 +4,7 @@
 #ifndef MICROPY_INCLUDED_VIRT_ARCH_AARCH64_CPU_H
 #define MICROPY_INCLUDED_VIRT_ARCH_AARCH64_CPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 // Generic timer (virtual timer: PPI 11, i.e. GIC interrupt 27).
@@ -97,6 +98,30 @@ static inline uint32_t cpu_gicv3_ack(void) {
 
 static inline void cpu_gicv3_eoi(uint32_t iar) {
     __asm volatile ("msr s3_0_c12_c12_1, %0\n isb" : : "r" ((uint64_t)iar) : "memory"); // ICC_EOIR1_EL1
+}
+
+// What the port's core asks of every architecture (riscv's cpu.h has the
+// same): the timer on or off, power through the firmware (PSCI 0.2, ARM DEN
+// 0022; these return only if it refuses), IDs for machine.unique_id().
+#define PSCI_SYSTEM_OFF (0x84000008)
+#define PSCI_SYSTEM_RESET (0x84000009)
+
+static inline void cpu_timer_enable(bool on) {
+    cpu_timer_set_ctl(on ? CNTV_CTL_ENABLE : 0);
+}
+
+static inline void cpu_system_off(void) {
+    cpu_psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);
+}
+
+static inline void cpu_system_reset(void) {
+    cpu_psci_call(PSCI_SYSTEM_RESET, 0, 0, 0);
+}
+
+// The MIDR and MPIDR registers identify the emulated core and its position.
+static inline void cpu_unique_id(uint32_t id[2]) {
+    id[0] = cpu_midr();
+    id[1] = cpu_mpidr();
 }
 
 // Semihosting (HLT #0xF000); see start.S.

@@ -1,10 +1,15 @@
-// ROMFS segment 0 is QEMU virt's second CFI flash bank (the "cfi-flash"
-// node's second reg entry; the first bank is where firmware would boot
-// from). A file given with -drive if=pflash,unit=1,readonly=on is mapped
-// there as ROM, so the image is used in place, as on a board whose ROMFS
+// ROMFS segment 0: where QEMU put the host's image.
+// - An image given with -initrd: QEMU loads it into RAM and says where in
+//   /chosen (linux,initrd-start/-end). virtmp does this on RISC-V, whose
+//   virt machine boots the second flash bank instead of -kernel when it is
+//   given; main.c keeps the heap out of it.
+// - Else QEMU virt's second CFI flash bank (the "cfi-flash" node's second
+//   reg entry; the first is where firmware would boot from): a file given
+//   with -drive if=pflash,unit=1,readonly=on is mapped there as ROM.
+// Either way the image is used in place, as on a board whose ROMFS
 // partition sits in memory-mapped flash: its bytecode and data are not
-// copied into RAM. A read-only virtio disk would have to be copied into RAM
-// first, since VfsRom wants memory it can point into.
+// copied. A read-only virtio disk would have to be copied into RAM first,
+// since VfsRom wants memory it can point into.
 //
 // mp_init mounts segment 0 at /rom (and puts /rom and /rom/lib on sys.path)
 // when it holds a ROMFS; without an image the bank reads as zeros and
@@ -17,11 +22,29 @@
 #include "extmod/vfs.h"
 
 #include "fdt.h"
-#include "romfs_flash.h"
+#include "romfs_segment.h"
 
 static MP_DEFINE_MEMORYVIEW_OBJ(romfs_segment, 'B', 0, 0, NULL);
 
-void romfs_flash_init(void) {
+bool romfs_initrd_range(uintptr_t ram_start, uintptr_t ram_end, uintptr_t *start, uintptr_t *end) {
+    uint64_t lo, hi;
+    int chosen = fdt_find_root_child("chosen");
+    if (!fdt_get_number(chosen, "linux,initrd-start", &lo) || !fdt_get_number(chosen, "linux,initrd-end", &hi)
+        || lo >= hi || lo < ram_start || hi > ram_end) {
+        return false; // none, or not in the free RAM: not used
+    }
+    *start = (uintptr_t)lo;
+    *end = (uintptr_t)hi;
+    return true;
+}
+
+void romfs_segment_init(uintptr_t ram_start, uintptr_t ram_end) {
+    uintptr_t start, end;
+    if (romfs_initrd_range(ram_start, ram_end, &start, &end)) {
+        romfs_segment.items = (void *)start;
+        romfs_segment.len = end - start;
+        return;
+    }
     uint64_t addr, size;
     int node = fdt_find_compatible(FDT_NODE_NONE, "cfi-flash");
     if (node == FDT_NODE_NONE || !fdt_get_reg(node, 1, &addr, &size)) {
