@@ -63,8 +63,10 @@ TEST_DIRS = [
     "import",
     "io",
     "unicode",
-    "inlineasm/thumb",
 ]
+# The inline assembler's tests for the board's CPU, where it has one.
+INLINEASM_DIR = {"VIRT_ARM": "inlineasm/thumb", "VIRT_RV32": "inlineasm/rv32"}.get(BOARD)
+TEST_DIRS += [INLINEASM_DIR] if INLINEASM_DIR else []
 
 # Tests that fill the whole heap: with 128 MiB that takes longer than
 # run-tests.py's fixed 10 s per test, so they run on a smaller guest.
@@ -94,7 +96,8 @@ def read_skip_list(path=SKIP_LIST):
     """{part or None (all parts): {test: reason}} from the skip list.
 
     Each entry is `[part,part] dir/test.py  # reason`; the [parts] prefix is
-    optional (no prefix: every part) and the reason is required.
+    optional (no prefix: every part), part@BOARD limits a part to one board,
+    and the reason is required.
     """
     skips = {}
     with open(path) as f:
@@ -104,15 +107,22 @@ def read_skip_list(path=SKIP_LIST):
             if not entry:
                 continue
             parts = [None]
-            m = re.match(r"\[([\w,-]+)\]\s*(.*)", entry)
+            m = re.match(r"\[([\w,@-]+)\]\s*(.*)", entry)
             if m:
                 parts = m.group(1).split(",")
                 entry = m.group(2)
             if not reason or " " in entry or not entry.endswith(".py"):
                 raise ValueError("%s:%d: want `[parts] dir/test.py  # reason`" % (path, n))
             for part in parts:
-                if part is not None and part not in PARTS:
-                    raise ValueError("%s:%d: no part %r" % (path, n, part))
+                board = None
+                if part is not None:
+                    part, _, board = part.partition("@")
+                    if part not in PARTS:
+                        raise ValueError("%s:%d: no part %r" % (path, n, part))
+                    if board and board not in virtmp.BOARDS:
+                        raise ValueError("%s:%d: no board %r" % (path, n, board))
+                if board and board != BOARD:
+                    continue
                 skips.setdefault(part, {})[entry] = reason
     return skips
 
