@@ -76,29 +76,8 @@ static inline uint32_t cpu_psci_call(uint32_t fn, uint32_t a1, uint32_t a2, uint
     return r0;
 }
 
-// What the port's core asks of every architecture (riscv's cpu.h has the
-// same): the timer on or off, power through the firmware (PSCI 0.2, ARM DEN
-// 0022; these return only if it refuses), IDs for machine.unique_id().
-#define PSCI_SYSTEM_OFF (0x84000008)
-#define PSCI_SYSTEM_RESET (0x84000009)
-
-static inline void cpu_timer_enable(bool on) {
-    cpu_timer_set_ctl(on ? CNTV_CTL_ENABLE : 0);
-}
-
-static inline void cpu_system_off(void) {
-    cpu_psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);
-}
-
-static inline void cpu_system_reset(void) {
-    cpu_psci_call(PSCI_SYSTEM_RESET, 0, 0, 0);
-}
-
-// The MIDR and MPIDR registers identify the emulated core and its position.
-static inline void cpu_unique_id(uint32_t id[2]) {
-    id[0] = cpu_midr();
-    id[1] = cpu_mpidr();
-}
+// The timer on or off, power and IDs, the same on both ARM architectures.
+#include "../cpu_arm_common.h"
 
 // Semihosting (ARM state, SVC 0x123456); see start.S.
 uint32_t virt_semihosting_call(uint32_t op, void *arg);
