@@ -8,7 +8,7 @@ Each part is one pytest test:
 
   bytecode    the test directories, compiled on the board
   via-mpy     the same, compiled to .mpy with mpy-cross first
-  native      the same, via .mpy with the native emitter (Thumb-2)
+  native      the same, via .mpy with the native emitter (Thumb-2, RV32)
   small-heap  the tests that fill the whole heap, on a 16 MiB guest
   small-heap-native  the same, via .mpy with the native emitter
 
@@ -37,8 +37,10 @@ import virtmp
 
 from support import BOARD, FIRMWARE, ROOT
 
-# Under pytest-xdist all of this file runs on one worker: its parts write one build/conformance.json.
-pytestmark = pytest.mark.xdist_group('conformance')
+# Under pytest-xdist each part is a group of its own, so the long parts run
+# on different workers; they merge their records into build/conformance.json
+# under a lock (_save), by the run they belong to.
+RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
 
 MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
 TESTS_DIR = os.path.join(MICROPY_TOP, "tests")
@@ -179,8 +181,9 @@ def firmware_snapshot():
     if not _snapshot:
         os.makedirs(RESULTS_DIR, exist_ok=True)
         path = os.path.join(RESULTS_DIR, "firmware.elf")
-        shutil.copyfile(FIRMWARE, path + ".tmp")
-        os.replace(path + ".tmp", path)
+        tmp = "%s.%d.tmp" % (path, os.getpid())  # another worker may be copying too
+        shutil.copyfile(FIRMWARE, tmp)
+        os.replace(tmp, path)
         _snapshot.append(path)
     return _snapshot[0]
 
@@ -284,28 +287,35 @@ def _diff(result_dir, test):
     return "".join(list(difflib.unified_diff(exp, out, "expected", "firmware", n=1))[:30])
 
 
-_session = {}
-
-
 def _save(part, record):
-    """Write this session's results so far to build/conformance.json."""
-    if not _session:
-        import hashlib
+    """Merge part's record into build/conformance.json: this run's parts so
+    far (a file from another run, or another firmware, is started afresh)."""
+    import fcntl
+    import hashlib
 
-        with open(firmware_snapshot(), "rb") as f:
-            digest = hashlib.sha256(f.read()).hexdigest()
-        _session.update(firmware=os.path.abspath(FIRMWARE), firmware_sha256=digest, parts={})
-    _session["parts"][part] = record
-    totals = {"passed": 0, "failed": 0, "skipped": 0, "excluded": 0, "seconds": 0.0}
-    for rec in _session["parts"].values():
-        for key in totals:
-            totals[key] += rec[key]
-    totals["seconds"] = round(totals["seconds"], 1)
-    _session["total"] = totals
+    with open(firmware_snapshot(), "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
     os.makedirs(os.path.dirname(RESULTS_JSON), exist_ok=True)
-    with open(RESULTS_JSON + ".tmp", "w") as f:
-        json.dump(_session, f, indent=1, sort_keys=True)
-    os.replace(RESULTS_JSON + ".tmp", RESULTS_JSON)
+    with open(RESULTS_JSON + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(RESULTS_JSON) as f:
+                session = json.load(f)
+        except (OSError, ValueError):
+            session = {}
+        if session.get("run") != RUN_ID or session.get("firmware_sha256") != digest:
+            session = {"run": RUN_ID, "firmware": os.path.abspath(FIRMWARE), "firmware_sha256": digest,
+                       "parts": {}}
+        session["parts"][part] = record
+        totals = {"passed": 0, "failed": 0, "skipped": 0, "excluded": 0, "seconds": 0.0}
+        for rec in session["parts"].values():
+            for key in totals:
+                totals[key] += rec[key]
+        totals["seconds"] = round(totals["seconds"], 1)
+        session["total"] = totals
+        with open(RESULTS_JSON + ".tmp", "w") as f:
+            json.dump(session, f, indent=1, sort_keys=True)
+        os.replace(RESULTS_JSON + ".tmp", RESULTS_JSON)
 
 
 def test_skip_list_names_real_tests():
@@ -314,7 +324,7 @@ def test_skip_list_names_real_tests():
             assert os.path.isfile(os.path.join(TESTS_DIR, test)), "skip list: no test %s" % test
 
 
-@pytest.mark.parametrize("part", list(PARTS))
+@pytest.mark.parametrize("part", [pytest.param(p, marks=pytest.mark.xdist_group("conformance-" + p)) for p in PARTS])
 def test_conformance(part, capsys):
     if part not in SELECTED:
         pytest.skip("not selected (CONFORMANCE_PARTS=%s)" % ",".join(SELECTED))
