@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """Networking benchmark: the firmware against a Linux guest on the same QEMU.
 
-Both guests run on `qemu-system-arm -M virt -cpu cortex-a15 -m 256M` with one
+Both guests run on the board's QEMU machine ($VIRT_BOARD; VIRT_ARM:
+`qemu-system-arm -M virt -cpu cortex-a15 -m 256M`) with one
 virtio-net-device on slirp user networking (-netdev user), every guest port
 reached from 127.0.0.1 through hostfwd. Measured for the firmware on the
-legacy and modern virtio-mmio transports, and for Linux (Debian's armhf
-armmp-lpae kernel and busybox-static, see tests/bench/linux_guest.py) on
-legacy (--linux-transports adds modern):
+legacy and modern virtio-mmio transports, and for Linux (Debian's kernel of
+the board's architecture, armhf armmp-lpae or arm64, and busybox-static, see
+tests/bench/linux_guest.py; none for RISC-V) on legacy (--linux-transports
+adds modern):
 
   boot        ms from starting QEMU until a listener in the guest has
               accepted a host connection and sent a banner; both guests get
               their address by DHCP first (--static-ip adds a run without).
               Ours: a firmware built with the server below frozen in as
-              main.py (make -C ports/virt APP=..., into build/bench-net/fw);
+              main.py (make -C ports/virt APP=..., into build/bench-net/fw-BOARD);
               its banner carries ticks_ms at main.py, DHCP done and
               listening. Linux: /init loads the virtio modules, runs udhcpc
               and busybox nc. Beside them, qemu_floor: QEMU alone, the
@@ -870,7 +872,7 @@ def main():
     bench = Bench(args)
     if not args.no_linux:
         try:
-            g = linux_guest.LinuxGuest(os.path.join(os.path.dirname(args.build_dir), "linux-guest")).fetch()
+            g = linux_guest.LinuxGuest(os.path.join(os.path.dirname(args.build_dir), "linux-guest"), board=BOARD).fetch()
             bench.linux = {"kernel": g.kernel(), "initrd": g.build_initramfs(LINUX_INIT, LINUX_FILES)}
         except linux_guest.FetchError as e:
             print("bench_net: Linux guest unavailable: %s" % e, file=sys.stderr)

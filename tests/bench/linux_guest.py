@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""A Linux guest for the networking and storage benchmarks: Debian's armhf
-kernel and busybox-static, booted on the same QEMU machine as the firmware.
+"""A Linux guest for the networking and storage benchmarks: Debian's kernel
+and busybox-static of the board's architecture (armhf for VIRT_ARM, arm64
+for VIRT_AARCH64), booted on the same QEMU machine as the firmware.
 
-fetch() downloads the Debian packages with `apt-get download` (armhf, so
-dpkg must know that architecture: it is added when running as root) and
-unpacks them with dpkg-deb into build/linux-guest/root; a later call finds
+fetch() downloads the Debian packages with `apt-get download` (a foreign
+architecture, so dpkg must know it: it is added when running as root) and
+unpacks them with dpkg-deb into build/linux-guest[-ARCH]/root; a later call finds
 them there and downloads nothing. build_initramfs() writes a gzipped cpio
 (newc) archive with busybox, the modules (virtio-net's, or virtio-blk's
 and vfat's) and an /init script.
@@ -25,13 +26,19 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CACHE = os.path.join(ROOT, "build", "linux-guest")
-KERNEL_META = "linux-image-armmp-lpae"  # LPAE: the kernel for Cortex-A15 on virt
 BUSYBOX = "busybox-static"
-ARCH = "armhf"
+# Per board: the Debian architecture and the kernel's meta package. Debian 12
+# has no riscv64 kernel package (riscv64 was not a release architecture).
+LINUX_FOR_BOARD = {
+    "VIRT_ARM": ("armhf", "linux-image-armmp-lpae"),  # LPAE: the kernel for Cortex-A15 on virt
+    "VIRT_AARCH64": ("arm64", "linux-image-arm64"),
+}
+ARCH = "armhf"  # the TLS benchmark's openssl files are armhf's
 
 # The modules virtio-net needs in this kernel (CONFIG_VIRTIO and the ring are
-# built in; virtio_mmio, virtio_net and its failover helpers are modules),
-# in load order: each one's dependencies first.
+# built in; virtio_mmio, virtio_net and its failover helpers are modules, or
+# built in too: modules.builtin says), in load order: each one's
+# dependencies first.
 MODULES = (
     "kernel/net/core/failover.ko",
     "kernel/drivers/net/net_failover.ko",
@@ -82,8 +89,13 @@ def _last_error(out):
 class LinuxGuest:
     """The unpacked packages under cache/root."""
 
-    def __init__(self, cache=CACHE):
-        self.cache = os.path.abspath(cache)
+    def __init__(self, cache=CACHE, board="VIRT_ARM"):
+        if board not in LINUX_FOR_BOARD:
+            raise FetchError("no Debian Linux guest for %s (Debian 12 has kernels for %s only)"
+                             % (board, ", ".join(sorted(LINUX_FOR_BOARD))))
+        self.arch, self.kernel_meta = LINUX_FOR_BOARD[board]
+        # armhf keeps the folder it always had.
+        self.cache = os.path.abspath(cache if self.arch == "armhf" else "%s-%s" % (cache, self.arch))
         self.root = os.path.join(self.cache, "root")
         self.stamp = os.path.join(self.root, ".unpacked")
 
@@ -110,7 +122,7 @@ class LinuxGuest:
         debs = os.path.join(self.cache, "debs")
         shutil.rmtree(debs, ignore_errors=True)
         os.makedirs(debs)
-        pkgs = ["%s:%s" % (kernel_pkg, ARCH), "%s:%s" % (BUSYBOX, ARCH)]
+        pkgs = ["%s:%s" % (kernel_pkg, self.arch), "%s:%s" % (BUSYBOX, self.arch)]
         log("linux-guest: apt-get download %s" % " ".join(pkgs))
         # The _apt user may not be able to write here: download as the caller.
         rc, out = _run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root"] + pkgs
@@ -129,7 +141,8 @@ class LinuxGuest:
         full = LinuxGuest.__new__(LinuxGuest)
         full.root = unpack
         keep = [full.kernel(), full.busybox()] + full.modules(MODULES + BLOCK_MODULES)  # each raises if missing
-        keep += [os.path.join(unpack, "boot", "config-" + full.version())]
+        keep += [os.path.join(unpack, "boot", "config-" + full.version()),
+                 os.path.join(unpack, "lib", "modules", full.version(), "modules.builtin")]
         shutil.rmtree(self.root, ignore_errors=True)
         for path in keep:
             if os.path.exists(path):
@@ -187,34 +200,34 @@ class LinuxGuest:
     def _ensure_arch(self, log):
         _, native = _run(["dpkg", "--print-architecture"])
         _, foreign = _run(["dpkg", "--print-foreign-architectures"])
-        if ARCH in (native.split() + foreign.split()):
+        if self.arch in (native.split() + foreign.split()):
             return
         if os.geteuid() != 0:
             raise FetchError("dpkg does not know %s: run `sudo dpkg --add-architecture %s && "
-                             "sudo apt-get update` once" % (ARCH, ARCH))
-        log("linux-guest: dpkg --add-architecture %s; apt-get update" % ARCH)
-        rc, out = _run(["dpkg", "--add-architecture", ARCH])
+                             "sudo apt-get update` once" % (self.arch, self.arch))
+        log("linux-guest: dpkg --add-architecture %s; apt-get update" % self.arch)
+        rc, out = _run(["dpkg", "--add-architecture", self.arch])
         if rc != 0:
-            raise FetchError("dpkg --add-architecture %s failed: %s" % (ARCH, _last_error(out)))
+            raise FetchError("dpkg --add-architecture %s failed: %s" % (self.arch, _last_error(out)))
         self._apt_update()
 
     def _apt_update(self):
         if os.geteuid() != 0:
-            raise FetchError("apt has no %s package lists: run `sudo apt-get update` once" % ARCH)
+            raise FetchError("apt has no %s package lists: run `sudo apt-get update` once" % self.arch)
         # Partial failures (one index out of sync) still leave usable lists.
         _run(["apt-get", "update", "-qq"])
 
     def _kernel_package(self, log):
         """The versioned image package the meta package depends on."""
         for attempt in range(2):
-            rc, out = _run(["apt-cache", "depends", "%s:%s" % (KERNEL_META, ARCH)])
+            rc, out = _run(["apt-cache", "depends", "%s:%s" % (self.kernel_meta, self.arch)])
             m = re.search(r"Depends:\s*(linux-image-[\w.+-]+)", out)
             if rc == 0 and m:
                 return m.group(1).split(":")[0]
             if attempt == 0:
-                log("linux-guest: no %s:%s in the package lists; apt-get update" % (KERNEL_META, ARCH))
+                log("linux-guest: no %s:%s in the package lists; apt-get update" % (self.kernel_meta, self.arch))
                 self._apt_update()
-        raise FetchError("%s:%s not found by apt-cache: %s" % (KERNEL_META, ARCH, _last_error(out)))
+        raise FetchError("%s:%s not found by apt-cache: %s" % (self.kernel_meta, self.arch, _last_error(out)))
 
     # What was unpacked.
 
@@ -235,7 +248,13 @@ class LinuxGuest:
         return path
 
     def modules(self, rels=MODULES):
+        """The files of the modules rels; one built into the kernel has none."""
         base = os.path.join(self.root, "lib", "modules", self.version())
+        try:
+            with open(os.path.join(base, "modules.builtin")) as f:
+                builtin = set(f.read().split())
+        except OSError:
+            builtin = set()
         paths = []
         for rel in rels:
             for ext in ("", ".xz"):
@@ -243,7 +262,8 @@ class LinuxGuest:
                     paths.append(os.path.join(base, rel + ext))
                     break
             else:
-                raise FetchError("module %s missing under %s" % (rel, base))
+                if rel not in builtin:
+                    raise FetchError("module %s missing under %s" % (rel, base))
         return paths
 
     # The initramfs.
