@@ -115,7 +115,7 @@ def check_image(data, max_size):
         raise RomfsError("virtmp: not a ROMFS image (it does not start with d2 cd 31; make one with "
                          "`virtmp romfs FOLDER IMAGE` or `mpremote romfs build`)")
     if len(data) > max_size:
-        raise RomfsError("virtmp: the ROMFS image is %d bytes, over the board's %d" % (len(data), max_size))
+        raise RomfsError("virtmp: the ROMFS image is %d bytes, over the board's limit of %d" % (len(data), max_size))
 
 
 def romfs_file(romfs, max_size, directory, pad=True):
