@@ -103,12 +103,12 @@ void virt_main(const void *dtb) {
     // top on RISC-V, and an -initrd ROMFS image halfway up (at most 128 MiB
     // up): the heap is the largest free part of the RAM after the image.
     uintptr_t ram_start = (uintptr_t)_heap_start, ram_end = dt_ram_end(VIRT_RAM_BASE);
-    uintptr_t heap_lo = ram_start, heap_hi = ram_end, initrd_start, initrd_end;
+    uintptr_t heap_lo = ram_start, heap_hi = ram_end, initrd_start = 0, initrd_end = 0;
     heap_avoid(&heap_lo, &heap_hi, (uintptr_t)dtb, (uintptr_t)dtb + fdt_total_size());
     if (romfs_initrd_range(ram_start, ram_end, &initrd_start, &initrd_end)) {
         heap_avoid(&heap_lo, &heap_hi, initrd_start, initrd_end);
     }
-    romfs_segment_init(ram_start, ram_end);
+    romfs_segment_init(initrd_start, initrd_end);
     uint8_t *heap_start = (uint8_t *)((heap_lo + 15) & ~(uintptr_t)15);
     uint8_t *heap_end = (uint8_t *)(heap_hi & ~(uintptr_t)15);
     cpu_irq_enable();

@@ -38,11 +38,10 @@ bool romfs_initrd_range(uintptr_t ram_start, uintptr_t ram_end, uintptr_t *start
     return true;
 }
 
-void romfs_segment_init(uintptr_t ram_start, uintptr_t ram_end) {
-    uintptr_t start, end;
-    if (romfs_initrd_range(ram_start, ram_end, &start, &end)) {
-        romfs_segment.items = (void *)start;
-        romfs_segment.len = end - start;
+void romfs_segment_init(uintptr_t initrd_start, uintptr_t initrd_end) {
+    if (initrd_start < initrd_end) {
+        romfs_segment.items = (void *)initrd_start;
+        romfs_segment.len = initrd_end - initrd_start;
         return;
     }
     uint64_t addr, size;
