@@ -3,9 +3,10 @@
 #   make            build build/$(BOARD)/firmware.elf
 #   make run        set up, build and boot to the REPL, with user networking
 #   make test       set up, build and run every test
-#   make bench      boot, network, virtmp and storage benchmarks (figures on
-#                   stdout and in build/bench.json, bench_net.json,
-#                   bench_virtmp.json, bench_storage.json, bench_flood.json,
+#   make bench      boot, network, serial, CPU, virtmp and storage benchmarks
+#                   (figures on stdout and in build/bench.json, bench_net.json,
+#                   bench_serial.json, bench_perf.json, bench_virtmp.json,
+#                   bench_storage.json, bench_flood.json,
 #                   bench_tls.json, bench_tls_icount.json)
 #
 # MICROPY_TOP=..., LWIP_DIR=... and MBEDTLS_DIR=... use your own trees instead of the
@@ -92,16 +93,21 @@ test: setup-test $(addprefix firmware-,$(TEST_BOARDS))
 $(addprefix firmware-,$(ALL_BOARDS)): firmware-%: deps
 	@$(MAKE) --no-print-directory -C ports/virt BOARD=$* MICROPY_TOP=$(MICROPY_TOP) all
 
+# The benchmarks measure the board make was given (tests/support.py).
+BENCH_PYTHON = VIRT_BOARD=$(BOARD) $(PYTHON)
+
 bench: setup-test firmware
-	$(PYTHON) tests/bench_boot.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench.json
-	$(PYTHON) tests/bench_net.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_net.json
-	$(PYTHON) tests/bench_virtmp.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_virtmp.json
-	$(PYTHON) tests/bench_storage.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_storage.json
-	$(PYTHON) tests/bench_flood.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_flood.json
+	$(BENCH_PYTHON) tests/bench_boot.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench.json
+	$(BENCH_PYTHON) tests/bench_net.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_net.json
+	$(BENCH_PYTHON) tests/bench_serial.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_serial.json
+	$(BENCH_PYTHON) tests/bench_perf.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_perf.json
+	$(BENCH_PYTHON) tests/bench_virtmp.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_virtmp.json
+	$(BENCH_PYTHON) tests/bench_storage.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_storage.json
+	$(BENCH_PYTHON) tests/bench_flood.py --firmware $(FIRMWARE) --json $(TOPDIR)/build/bench_flood.json
 	@$(MAKE) --no-print-directory TLS13=1 firmware
-	$(PYTHON) tests/bench_tls.py --firmware $(FIRMWARE) --tls13-firmware $(FIRMWARE:$(BUILD)/%=$(BUILD)-tls13/%) \
+	$(BENCH_PYTHON) tests/bench_tls.py --firmware $(FIRMWARE) --tls13-firmware $(FIRMWARE:$(BUILD)/%=$(BUILD)-tls13/%) \
 		--json $(TOPDIR)/build/bench_tls.json
-	$(PYTHON) tests/bench_tls.py --icount --firmware $(FIRMWARE) --tls13-firmware $(FIRMWARE:$(BUILD)/%=$(BUILD)-tls13/%) \
+	$(BENCH_PYTHON) tests/bench_tls.py --icount --firmware $(FIRMWARE) --tls13-firmware $(FIRMWARE:$(BUILD)/%=$(BUILD)-tls13/%) \
 		--json $(TOPDIR)/build/bench_tls_icount.json
 
 clean:
