@@ -47,7 +47,7 @@ DISK_SIZE ?= 64M
 # ROMFS=dir (or an image) is mounted at /rom, from QEMU's second flash bank.
 VIRTMP_RUN = PYTHONPATH=$(TOPDIR)/host python3 -m virtmp run --board $(BOARD) --firmware $(FIRMWARE) --disk $(DISK) \
 	$(if $(ROMFS),--romfs $(abspath $(ROMFS))) \
-	--mem $(QEMU_MEM) $(addprefix --fwd ,$(FWD)) $(if $(filter legacy,$(VIRTIO_TRANSPORT)),--legacy) \
+	--mem $(QEMU_MEM) $(addprefix --fwd ,$(FWD)) --transport $(VIRTIO_TRANSPORT) \
 	$(if $(QEMU_EXTRA),-- $(QEMU_EXTRA))
 
 # make test runs the suite on every board, one after another; make BOARD=X

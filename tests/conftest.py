@@ -6,7 +6,7 @@ import os
 import pytest
 import virtmp
 
-from support import FIRMWARE
+from support import FIRMWARE, TRANSPORTS
 
 
 def pytest_configure(config):
@@ -22,7 +22,7 @@ def guest(virt_guest_factory):
     return virt_guest_factory(net=None)
 
 
-@pytest.fixture(params=virtmp.TRANSPORTS)
+@pytest.fixture(params=TRANSPORTS)
 def net_guest(virt_guest_factory, request):
     """A booted guest with a virtio-net NIC on slirp, on each transport; DHCP done."""
     g = virt_guest_factory(transport=request.param)

@@ -1,5 +1,6 @@
 """Networking basics on both virtio-mmio transports: DHCP, driver state."""
 
+import support
 from support import GUEST_IP
 
 
@@ -11,9 +12,9 @@ def test_dhcp_lease_and_lan_api(net_guest):
     assert g.repl("print(network.LAN().config('mac'))").strip() == r"b'RT\x00\x124V'"
     assert g.repl("print(network.LAN().config('mtu'))").strip() == "1500"
     info = g.net_info()
-    assert info["version"] == (2 if g.transport == "modern" else 1)
-    assert info["hdr_len"] == (12 if g.transport == "modern" else 10)
-    if g.transport == "modern":
+    assert info["version"] == (2 if support.modern(g.transport) else 1)
+    assert info["hdr_len"] == (12 if support.modern(g.transport) else 10)
+    if support.modern(g.transport):
         assert info["features"] & (1 << 32), "VIRTIO_F_VERSION_1 must be accepted"
     assert info["rx_packets"] > 0 and info["tx_packets"] > 0
     assert info["rx_errors"] == 0

@@ -17,6 +17,7 @@ import time
 import pytest
 import virtmp
 
+import support
 from support import TRANSPORTS
 from tap_peer import BULK_BYTES, PEER, check_bulk, guest_bulk, parse, start_peer
 
@@ -100,7 +101,7 @@ def finish_raw(g, timeout):
 def test_features_include_checksum_offload(tap_guest):
     g = tap_guest
     info = g.net_info()
-    assert info["version"] == (2 if g.transport == "modern" else 1)
+    assert info["version"] == (2 if support.modern(g.transport) else 1)
     assert info["device_features"] & VIRTIO_NET_F_CSUM and info["device_features"] & VIRTIO_NET_F_GUEST_CSUM
     assert info["features"] & VIRTIO_NET_F_CSUM, "CSUM not negotiated: %#x" % info["features"]
     assert info["features"] & VIRTIO_NET_F_GUEST_CSUM, "GUEST_CSUM not negotiated: %#x" % info["features"]

@@ -8,6 +8,7 @@ import os
 import pytest
 import virtmp
 
+import support
 from support import TRANSPORTS
 
 MiB = 1024 * 1024
@@ -32,7 +33,7 @@ def test_disk_block_protocol(virt_guest_factory, tmp_path, transport):
     g.exec("import virt, os\nd = virt.Disk(0)")
     assert g.eval("virt.disk_count()") == 1
     info = g.eval("d.info()")
-    assert info["capacity"] == 2 * MiB and info["version"] == (2 if transport == "modern" else 1)
+    assert info["capacity"] == 2 * MiB and info["version"] == (2 if support.modern(transport) else 1)
     assert info["flush"] and not info["read_only"]
     assert g.eval("(d.ioctl(4, 0), d.ioctl(5, 0), d.ioctl(6, 3), d.ioctl(1, 0))") == (512, 4096, 0, 0)
     assert g.eval("virt.Disk(0, block_size=512).ioctl(4, 0)") == 4096

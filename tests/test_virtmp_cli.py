@@ -106,7 +106,7 @@ def test_make_run_is_virtmp_run():
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     line = [l for l in r.stdout.splitlines() if "virtmp run" in l]
     assert line, r.stdout
-    assert "--fwd udp:9000" in line[-1] and "--legacy" in line[-1] and "--firmware" in line[-1]
+    assert "--fwd udp:9000" in line[-1] and "--transport legacy" in line[-1] and "--firmware" in line[-1]
     assert "--disk %s/build/disk.img" % ROOT in line[-1]  # the persistent disk
 
 

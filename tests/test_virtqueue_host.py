@@ -23,7 +23,13 @@ tests/host/ip_csum_test.c checks the IPv4/IPv6 TCP/UDP checksums
 of ports/virt/net/ip_csum.c; tests/host/blk_cache_test.c
 checks the disks' read cache and write gathering (ports/virt/blk_cache.c)
 against a fake disk and a model of it; tests/host/mbedtls_alloc_test.c checks
-mbedTLS's allocator (ports/virt/mbedtls_alloc.c) against a model. All are built here with the host's `cc` under
+mbedTLS's allocator (ports/virt/mbedtls_alloc.c) against a model;
+tests/host/pci_test.c checks the PCI host bridge code (ports/virt/devices/pci.c:
+enumeration, BARs placed in the windows of QEMU's arm and riscv64 trees,
+INTx through their interrupt-map) against a fake ECAM;
+tests/host/virtio_pci_test.c plays a virtio-pci function's configuration
+space and BARs (good and looping or stray capability lists, structures
+outside their BAR, legacy I/O BARs) for ports/virt/virtio/virtio_pci.c. All are built here with the host's `cc` under
 AddressSanitizer and UBSan, into build/host-tests/, and each test case runs as
 its own process.
 """
@@ -110,6 +116,14 @@ VIRTIO_NET_CASES = [
     "irq_order_and_causes",
     "rx_budget",
     "used_index_jump",
+]
+
+VIRTIO_PCI_CASES = [
+    "modern_probe",
+    "legacy_probe",
+    "bad_capability_lists",
+    "modern_queue_setup",
+    "legacy_queue_setup",
 ]
 
 VIRTIO_MMIO_CASES = [
@@ -221,6 +235,8 @@ PROGRAMS = {
     "blk_cache_test": (["tests/host/blk_cache_test.c", "ports/virt/blk_cache.c"], BLK_CACHE_CASES),
     # mbedTLS's size-classed allocator, the GC heap played by calloc.
     "mbedtls_alloc_test": (["tests/host/mbedtls_alloc_test.c", "ports/virt/mbedtls_alloc.c"], MBEDTLS_ALLOC_CASES),
+    "virtio_pci_test": (["tests/host/virtio_pci_test.c", "ports/virt/virtio/virtio_pci.c", "ports/virt/devices/pci.c",
+                         "ports/virt/devices/fdt.c", "ports/virt/virtio/virtqueue.c"], VIRTIO_PCI_CASES),
 }
 
 
@@ -308,3 +324,33 @@ def test_plic_case_list(plic_cmd):
 @pytest.mark.parametrize("case", PLIC_CASES)
 def test_plic(plic_cmd, case):
     print(_run_case(plic_cmd, case))
+
+
+PCI_CASES = ["arm_enumerate_and_assign", "arm_intx", "riscv_intx_and_windows", "bars_that_do_not_fit", "no_bridge"]
+
+
+@pytest.fixture(scope="module")
+def pci_cmd():
+    """The PCI host bridge code against QEMU's arm and riscv64 virt trees."""
+    prog = _compile("pci_test", [os.path.join(HOST, "pci_test.c"), os.path.join(PORT, "devices", "pci.c"),
+                                  os.path.join(PORT, "devices", "fdt.c")])
+    trees = []
+    for name, cmd in (("arm", ["qemu-system-arm", "-cpu", "cortex-a15"]), ("riscv64", ["qemu-system-riscv64"])):
+        dtb = os.path.join(BUILD, "virt-%s-pci.dtb" % name)
+        if os.path.exists(dtb):
+            os.unlink(dtb)
+        cmd = [cmd[0], "-M", "virt,dumpdtb=" + dtb] + cmd[1:] + ["-m", "128M", "-nic", "none", "-display", "none"]
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        if not os.path.exists(dtb):
+            pytest.fail("QEMU did not dump a DTB: %s\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
+        trees.append(dtb)
+    return [prog] + trees
+
+
+def test_pci_case_list(pci_cmd):
+    assert _listed(pci_cmd[0]) == PCI_CASES
+
+
+@pytest.mark.parametrize("case", PCI_CASES)
+def test_pci(pci_cmd, case):
+    print(_run_case(pci_cmd, case))

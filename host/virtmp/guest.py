@@ -33,7 +33,11 @@ from .net import Nic, Slirp
 from .romfs import romfs_file
 
 SEMIHOSTING = ["-semihosting-config", "enable=on,target=native"]
-TRANSPORTS = ("modern", "legacy")
+# virtio-mmio modern and legacy; virtio-pci modern and legacy (transitional
+# devices with disable-modern=on): (device suffix, extra device options).
+TRANSPORTS = ("modern", "legacy", "pci", "pci-legacy")
+_DEVICE_SUFFIX = {"modern": ("device", ""), "legacy": ("device", ""), "pci": ("pci", ""),
+                  "pci-legacy": ("pci", ",disable-modern=on")}
 PR_SET_PDEATHSIG = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -111,7 +115,8 @@ class Guest(Console):
                or a list of them: virtio-blk disks (virt.Disk(0), virt.Disk(1), ... in the guest)
     romfs      None, a ROMFS image (mpremote romfs build, virtmp romfs), its bytes, or a
                folder to build one from: mounted at /rom from the second flash bank
-    transport  "modern" or "legacy" virtio-mmio (NICs, disks and the RNG)
+    transport  "modern" or "legacy" virtio-mmio, "pci" or "pci-legacy" virtio-pci
+               (NICs, disks and the RNG)
     rng        a virtio-rng device (default True): os.urandom and TLS entropy
     semihosting  the guest's sys.exit(n) in a frozen main.py ends QEMU with n
     qemu_args  more QEMU arguments
@@ -126,7 +131,7 @@ class Guest(Console):
         self.firmware = config.find_firmware(firmware, self.board)
         self.qemu = config.find_qemu(self.board)
         if transport not in TRANSPORTS:
-            raise ValueError("transport is 'modern' or 'legacy', not %r" % (transport,))
+            raise ValueError("transport is one of %s, not %r" % (", ".join(TRANSPORTS), transport))
         self.mem = mem or config.DEFAULT_MEM
         self.append = append
         self.nics = _as_nics(net)
@@ -161,8 +166,10 @@ class Guest(Console):
         if (self.nics or self.disks or self.rng) and self.transport == "modern":
             cmd += ["-global", "virtio-mmio.force-legacy=false"]
         prefix = list(self.prefix)
+        bus, opts = _DEVICE_SUFFIX[self.transport]
         for i, nic in enumerate(self.nics):
-            cmd += ["-netdev", nic.netdev("n%d" % i), "-device", "virtio-net-device,netdev=n%d%s" % (i, nic.device_opts)]
+            cmd += ["-netdev", nic.netdev("n%d" % i),
+                    "-device", "virtio-net-%s,netdev=n%d%s%s" % (bus, i, opts, nic.device_opts)]
             prefix += list(nic.prefix)
         for i, d in enumerate(self.disks):
             cmd += ["-drive", "file=%s,if=none,format=raw,id=d%d%s"
@@ -170,10 +177,12 @@ class Guest(Console):
         # QEMU's virt machine puts the first -device on the virtio-mmio slot
         # with the highest address, and the firmware finds devices from the
         # lowest: the devices go in reverse, so disk 0 is the firmware's first.
-        for i in reversed(range(len(self.disks))):
-            cmd += ["-device", "virtio-blk-device,drive=d%d" % i]
+        # PCI slots are given in order, and taken in slot order.
+        order = range(len(self.disks)) if bus == "pci" else reversed(range(len(self.disks)))
+        for i in order:
+            cmd += ["-device", "virtio-blk-%s,drive=d%d%s" % (bus, i, opts)]
         if self.rng:
-            cmd += ["-device", "virtio-rng-device"]  # after the disks: their slots stay put
+            cmd += ["-device", "virtio-rng-%s%s" % (bus, opts)]  # after the disks: their slots stay put
         if self.romfs is not None:
             if config.board_info(self.board)["romfs_via"] == "initrd":
                 cmd += ["-initrd", self._romfs_file()]

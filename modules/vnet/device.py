@@ -115,9 +115,11 @@ class Net:
 
     @property
     def transport(self):
-        """The virtio-mmio transport: base address and version (1 legacy, 2 modern)."""
+        """The device's transport: bus ("mmio" or "pci"), base address (MMIO
+        registers; PCI: the common configuration, or the legacy I/O BAR) and
+        version (1 legacy, 2 modern)."""
         info = self._device()
-        return {"bus": "mmio", "base": info["base"], "version": info["version"]}
+        return {"bus": info["transport"], "base": info["base"], "version": info["version"]}
 
     @property
     def header_length(self):

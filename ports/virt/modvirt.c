@@ -7,6 +7,8 @@
 #include "py/mperrno.h"
 
 #include "fdt.h"
+#include "irq.h"
+#include "pci.h"
 #include "net_raw.h"
 #include "network_lan.h"
 #include "virt_entropy.h"
@@ -37,6 +39,7 @@ static mp_obj_t virt_net_info(void) {
     }
     mp_obj_t d = mp_obj_new_dict(0);
     dict_store_int(d, MP_QSTR_version, nic->dev.modern ? 2 : 1);
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_transport), mp_obj_new_str_from_cstr(nic->dev.ops->name));
     dict_store_int(d, MP_QSTR_irq, nic->dev.irq);
     dict_store_int(d, MP_QSTR_base, nic->dev.base);
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_device_features), mp_obj_new_int_from_ull(nic->dev.device_features));
@@ -85,6 +88,43 @@ static mp_obj_t virt_rng_info(void) {
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(virt_rng_info_obj, virt_rng_info);
+
+// pci(): (why there is no PCI bus or None, [one dict per function found]),
+// as lspci would list them: slot, function, IDs, BARs, INTx, what failed.
+static mp_obj_t virt_pci(void) {
+    size_t n = pci_scan();
+    mp_obj_t funcs = mp_obj_new_list(0, NULL);
+    for (size_t i = 0; i < n; ++i) {
+        const pci_func_t *f = pci_func(i);
+        mp_obj_t d = mp_obj_new_dict(0);
+        dict_store_int(d, MP_QSTR_slot, f->slot);
+        dict_store_int(d, MP_QSTR_func, f->func);
+        dict_store_int(d, MP_QSTR_vendor, f->vendor_id);
+        dict_store_int(d, MP_QSTR_device, f->device_id);
+        mp_obj_t bars = mp_obj_new_list(0, NULL);
+        for (int b = 0; b < PCI_BARS; ++b) {
+            if (f->bar[b].kind != PCI_BAR_NONE) {
+                mp_obj_t bar[4] = {
+                    MP_OBJ_NEW_SMALL_INT(b),
+                    MP_OBJ_NEW_QSTR(f->bar[b].kind == PCI_BAR_IO ? MP_QSTR_io : MP_QSTR_mem),
+                    mp_obj_new_int_from_ull(f->bar[b].cpu_addr),
+                    mp_obj_new_int_from_ull(f->bar[b].size),
+                };
+                mp_obj_list_append(bars, mp_obj_new_tuple(4, bar));
+            }
+        }
+        mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_bars), bars);
+        uint32_t irq;
+        mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_irq),
+            f->has_intx && virt_irq_from_spec(&f->intx, &irq) ? MP_OBJ_NEW_SMALL_INT(irq) : mp_const_none);
+        mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_error),
+            f->error ? mp_obj_new_str_from_cstr(f->error) : mp_const_none);
+        mp_obj_list_append(funcs, d);
+    }
+    mp_obj_t ret[2] = { pci_error() ? mp_obj_new_str_from_cstr(pci_error()) : mp_const_none, funcs };
+    return mp_obj_new_tuple(2, ret);
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(virt_pci_obj, virt_pci);
 
 static virtio_net_t *nic_or_raise(void) {
     virtio_net_t *nic = network_lan_nic();
@@ -178,6 +218,7 @@ static const mp_rom_map_elem_t virt_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_net_icmp), MP_ROM_PTR(&virt_net_icmp_obj) },
     { MP_ROM_QSTR(MP_QSTR_net_reinit), MP_ROM_PTR(&virt_net_reinit_obj) },
     { MP_ROM_QSTR(MP_QSTR_rng_info), MP_ROM_PTR(&virt_rng_info_obj) },
+    { MP_ROM_QSTR(MP_QSTR_pci), MP_ROM_PTR(&virt_pci_obj) },
 };
 static MP_DEFINE_CONST_DICT(virt_module_globals, virt_module_globals_table);
 

@@ -25,11 +25,14 @@ const char *virt_irq_controller_name(void) {
     return irq_ctl != NULL ? irq_ctl->name : "none";
 }
 
+bool virt_irq_from_spec(const fdt_interrupt_t *spec, uint32_t *irq) {
+    return irq_ctl != NULL && (spec->controller == irq_ctl->node || irq_ctl->node == FDT_NODE_NONE)
+           && irq_ctl->from_dt(spec, irq) && *irq < VIRT_IRQ_MAX;
+}
+
 bool virt_irq_from_fdt(int node, int index, uint32_t *irq) {
     fdt_interrupt_t spec;
-    return irq_ctl != NULL && fdt_get_interrupt(node, index, &spec)
-           && (spec.controller == irq_ctl->node || irq_ctl->node == FDT_NODE_NONE)
-           && irq_ctl->from_dt(&spec, irq) && *irq < VIRT_IRQ_MAX;
+    return fdt_get_interrupt(node, index, &spec) && virt_irq_from_spec(&spec, irq);
 }
 
 void virt_irq_enable(uint32_t irq, virt_irq_handler_t handler, void *arg) {

@@ -36,6 +36,8 @@ const char *virt_irq_controller_name(void);
 // The index'th interrupt of a device-tree node as the number its controller
 // uses; false if absent, malformed, or on a controller we do not run.
 bool virt_irq_from_fdt(int node, int index, uint32_t *irq);
+// The same for a specifier found elsewhere (a PCI bridge's interrupt-map).
+bool virt_irq_from_spec(const fdt_interrupt_t *spec, uint32_t *irq);
 void virt_irq_enable(uint32_t irq, virt_irq_handler_t handler, void *arg);
 void virt_irq_disable(uint32_t irq);
 

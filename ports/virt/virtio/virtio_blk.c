@@ -9,7 +9,9 @@
 // Largest capacity taken: byte offsets must fit in 64 bits.
 #define CAPACITY_MAX (UINT64_MAX / VIRTIO_BLK_SECTOR_SIZE)
 
-static uint8_t blk_ring_mem[VIRTIO_BLK_MAX_DISKS][8192] __attribute__((aligned(4096)));
+// Room for 256 entries: a legacy virtio-pci disk's queue has the device's
+// size (QEMU's default 256), not one we choose.
+static uint8_t blk_ring_mem[VIRTIO_BLK_MAX_DISKS][12288] __attribute__((aligned(4096)));
 
 static void blk_irq_handler(void *arg) {
     virtio_blk_irq(arg);

@@ -1,13 +1,22 @@
 // Finding VirtIO devices on the transports the device tree describes; see
-// virtio_find in virtio_dev.h. Today virtio-mmio; virtio-pci joins here.
+// virtio_find in virtio_dev.h. The virtio-mmio devices come first (in
+// address order), then the virtio-pci ones (in slot order), so a NIC given
+// with -device virtio-net-device stays the first as before.
 #include <string.h>
 
 #include "fdt.h"
 #include "irq.h"
 #include "virtio_mmio.h"
+#include "virtio_pci.h"
 
 bool virtio_find(uint32_t device_id, int index, virtio_dev_t *dev) {
-    return virtio_mmio_find(device_id, index, dev);
+    int mmio = 0;
+    while (virtio_mmio_find(device_id, mmio, dev)) {
+        if (mmio++ == index) {
+            return true;
+        }
+    }
+    return virtio_pci_find(device_id, index - mmio, dev);
 }
 
 // QEMU's virt machines list their transports in either order (lowest

@@ -50,6 +50,7 @@ typedef struct _virtio_notify_t {
 } virtio_notify_t;
 
 typedef struct _virtio_transport_ops_t {
+    const char *name; // "mmio", "pci"
     uint8_t (*get_status)(struct _virtio_dev_t *dev);
     void (*set_status)(struct _virtio_dev_t *dev, uint8_t status); // 0 resets
     uint64_t (*get_features)(struct _virtio_dev_t *dev); // bits 0-31 only on legacy
@@ -76,6 +77,11 @@ typedef struct _virtio_dev_t {
     uint32_t irq;             // the interrupt controller's number for it
     uint32_t device_id;
     bool modern;              // VirtIO 1.x interface (else legacy, 0.9.5)
+    // virtio-pci, modern (4.1.4): base is the common configuration; where
+    // the notification area, ISR status and device configuration are.
+    // Legacy: base is the I/O BAR, device configuration in it.
+    uintptr_t notify_base, isr, device_cfg;
+    uint32_t notify_multiplier, notify_len, device_cfg_len;
     uint64_t device_features;
     uint64_t features;        // negotiated
 } virtio_dev_t;

@@ -3,6 +3,7 @@
 
 #include "irq.h"
 #include "virt_io.h"
+#include "virtio_cfg_field.h"
 #include "virtio_mmio.h"
 
 // Registers (4.2.2; legacy names 4.2.4 in comments where they differ).
@@ -138,36 +139,11 @@ static uint32_t mmio_config_generation(virtio_dev_t *dev) {
 }
 
 static uint64_t mmio_config_read(virtio_dev_t *dev, uint32_t offset, unsigned width) {
-    uintptr_t addr = dev->base + VIRTIO_MMIO_CONFIG + offset;
-    switch (width) {
-        case 1:
-            return virt_io_read8(addr);
-        case 2:
-            return virt_io_read16(addr);
-        case 4:
-            return virt_io_read32(addr);
-        default: // 8: two 32-bit reads, low word first (4.2.2.2)
-            return virt_io_read32(addr) | (uint64_t)virt_io_read32(addr + 4) << 32;
-    }
+    return virtio_cfg_field_read(dev->base + VIRTIO_MMIO_CONFIG + offset, width);
 }
 
 static void mmio_config_write(virtio_dev_t *dev, uint32_t offset, unsigned width, uint64_t value) {
-    uintptr_t addr = dev->base + VIRTIO_MMIO_CONFIG + offset;
-    switch (width) {
-        case 1:
-            virt_io_write8(addr, (uint8_t)value);
-            break;
-        case 2:
-            virt_io_write16(addr, (uint16_t)value);
-            break;
-        case 4:
-            virt_io_write32(addr, (uint32_t)value);
-            break;
-        default:
-            virt_io_write32(addr, (uint32_t)value);
-            virt_io_write32(addr + 4, (uint32_t)(value >> 32));
-            break;
-    }
+    virtio_cfg_field_write(dev->base + VIRTIO_MMIO_CONFIG + offset, width, value);
 }
 
 static void mmio_irq_enable(virtio_dev_t *dev, virtio_irq_handler_t handler, void *arg) {
@@ -175,6 +151,7 @@ static void mmio_irq_enable(virtio_dev_t *dev, virtio_irq_handler_t handler, voi
 }
 
 const virtio_transport_ops_t virtio_mmio_ops = {
+    .name = "mmio",
     .get_status = mmio_get_status,
     .set_status = mmio_set_status,
     .get_features = mmio_get_features,
