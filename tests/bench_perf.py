@@ -17,7 +17,6 @@ alternating with the first, for an A/B of a change.
 """
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -27,7 +26,7 @@ import uuid
 
 import virtmp
 
-from support import BOARD, ROOT
+from support import BOARD, ROOT, write_json
 
 MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
 TESTS_DIR = os.path.join(MICROPY_TOP, "tests")
@@ -145,10 +144,7 @@ def main():
           % ("%.2fx" % pystone if pystone else "-", TARGET_PYSTONE_RATIO,
              "met" if pystone and pystone >= TARGET_PYSTONE_RATIO else "NOT met"))
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-        print("  written to %s" % args.json)
+        write_json(args.json, result)
     return 0
 
 

@@ -10,7 +10,6 @@ a second firmware in the same run, alternating, for an A/B.
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -18,7 +17,7 @@ import time
 
 import virtmp
 
-from support import BOARD
+from support import BOARD, write_json
 
 RX_BYTES = 64 * 1024
 PASTE_BYTES = 20000
@@ -71,10 +70,7 @@ def main():
         print("  %-9s host->guest %7.1f KiB/s, 20 KB raw-paste %7.1f ms, exec round trip %5.2f ms  (%s)"
               % (name, med["rx_kbytes_per_s"], med["paste_20k_ms"], med["exec_round_trip_ms"], path))
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-        print("  written to %s" % args.json)
+        write_json(args.json, result)
     return 0
 
 

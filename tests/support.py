@@ -89,3 +89,13 @@ def csum(b):
         s = (s & 0xffff) + (s >> 16)
     return ~s & 0xffff
 """
+
+
+def write_json(path, result):
+    """A benchmark's figures into path (its folder made), and say where."""
+    import json
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+    print("  written to %s" % path)

@@ -10,13 +10,8 @@
 #include "virtio_pci.h"
 
 bool virtio_find(uint32_t device_id, int index, virtio_dev_t *dev) {
-    int mmio = 0;
-    while (virtio_mmio_find(device_id, mmio, dev)) {
-        if (mmio++ == index) {
-            return true;
-        }
-    }
-    return virtio_pci_find(device_id, index - mmio, dev);
+    int mmio;
+    return virtio_mmio_find(device_id, index, dev, &mmio) || virtio_pci_find(device_id, index - mmio, dev);
 }
 
 // QEMU's virt machines list their transports in either order (lowest
@@ -24,7 +19,7 @@ bool virtio_find(uint32_t device_id, int index, virtio_dev_t *dev) {
 // address, so "the first disk" is the same on every board.
 #define VIRTIO_MMIO_TRANSPORTS_MAX (64)
 
-bool virtio_mmio_find(uint32_t device_id, int index, virtio_dev_t *dev) {
+bool virtio_mmio_find(uint32_t device_id, int index, virtio_dev_t *dev, int *count) {
     struct {
         uint64_t addr;
         int node;
@@ -58,5 +53,6 @@ bool virtio_mmio_find(uint32_t device_id, int index, virtio_dev_t *dev) {
             return true;
         }
     }
+    *count = matched;
     return false;
 }

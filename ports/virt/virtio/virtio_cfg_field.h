@@ -1,5 +1,5 @@
 // A device-configuration field at its own width (1, 2, 4; 8 as two 32-bit
-// accesses, low word first: VirtIO 1.2, 4.1.3.1 and 4.2.2.2), as both
+// accesses, low word first: VirtIO 1.2, sections 4.1.3 and 4.2.2), as both
 // transports (virtio_mmio.c, virtio_pci.c) access it.
 #ifndef MICROPY_INCLUDED_VIRT_VIRTIO_CFG_FIELD_H
 #define MICROPY_INCLUDED_VIRT_VIRTIO_CFG_FIELD_H

@@ -10,8 +10,9 @@
 #define VIRTIO_MMIO_CONFIG (0x100)
 
 // Find the index'th virtio-mmio device of a given type in the device tree
-// (QEMU creates 32 transports, most of them empty). false if none.
-bool virtio_mmio_find(uint32_t device_id, int index, virtio_dev_t *dev);
+// (QEMU creates 32 transports, most of them empty). false if none, with
+// *count set to how many of that type there are.
+bool virtio_mmio_find(uint32_t device_id, int index, virtio_dev_t *dev, int *count);
 // Take the transport at `base` (interrupt `irq`) if it holds a device of
 // that type: fills in dev. false for an empty slot or another type.
 bool virtio_mmio_probe(uintptr_t base, uint32_t irq, uint32_t device_id, virtio_dev_t *dev);

@@ -35,7 +35,7 @@
 #define PCI_CAP_FIRST (0x40)
 #define PCI_CFG_HEADER_END (0x100)
 
-// struct virtio_pci_common_cfg (4.1.4.3).
+// struct virtio_pci_common_cfg (4.1.4, common configuration).
 #define VIRTIO_PCI_COMMON_DFSELECT (0)
 #define VIRTIO_PCI_COMMON_DF (4)
 #define VIRTIO_PCI_COMMON_GFSELECT (8)
@@ -54,7 +54,7 @@
 #define VIRTIO_PCI_COMMON_Q_USEDHI (52)
 #define VIRTIO_PCI_COMMON_CFG_SIZE (56)
 
-// The legacy I/O BAR (4.1.4.8), without MSI-X.
+// The legacy I/O BAR (4.1.4, legacy interfaces), without MSI-X.
 #define VIRTIO_PCI_HOST_FEATURES (0)
 #define VIRTIO_PCI_GUEST_FEATURES (4)
 #define VIRTIO_PCI_QUEUE_PFN (8)
@@ -149,7 +149,7 @@ static const char *read_caps(const pci_func_t *f, virtio_dev_t *dev, bool *any) 
             uintptr_t addr;
             uint32_t len;
             *any = true;
-            // The first of each type that we can use is the one (4.1.4.1).
+            // The first of each type that we can use is the one (4.1.4).
             if (type == VIRTIO_PCI_CAP_COMMON_CFG && !common
                 && cap_region(f, pos, VIRTIO_PCI_COMMON_CFG_SIZE, &addr, &len)) {
                 dev->base = addr;
@@ -266,7 +266,7 @@ static uint16_t modern_setup_queue(virtio_dev_t *dev, uint16_t index, virtq_t *v
     }
     uint16_t num = virtq_pick_size(device_max, max_num, mem_size, VIRTQ_LEGACY_ALIGN);
     // The notification address: queue_notify_off times the multiplier, a
-    // 16-bit register inside the notify capability (4.1.4.4).
+    // 16-bit register inside the notify capability (4.1.4, notification).
     uint64_t notify_off = (uint64_t)virt_io_read16(dev->base + VIRTIO_PCI_COMMON_Q_NOFF) * dev->notify_multiplier;
     if (num == 0 || notify_off + 2 > dev->notify_len || !virtq_init(vq, mem, mem_size, num, VIRTQ_LEGACY_ALIGN)) {
         return 0;
@@ -286,7 +286,7 @@ static void pci_notify(virtio_dev_t *dev, const virtio_notify_t *notify) {
     virt_io_write16(notify->addr, notify->value);
 }
 
-// Reading the ISR status acknowledges it (4.1.4.5).
+// Reading the ISR status acknowledges it (4.1.4, ISR status).
 static uint32_t pci_isr_ack(virtio_dev_t *dev) {
     return virt_io_read8(dev->isr) & (VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG);
 }
