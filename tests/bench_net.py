@@ -3,9 +3,10 @@
 
 Both guests run on the board's QEMU machine ($VIRT_BOARD; VIRT_ARM:
 `qemu-system-arm -M virt -cpu cortex-a15 -m 256M`) with one
-virtio-net-device on slirp user networking (-netdev user), every guest port
+virtio-net NIC on slirp user networking (-netdev user), every guest port
 reached from 127.0.0.1 through hostfwd. Measured for the firmware on the
-legacy and modern virtio-mmio transports, and for Linux (Debian's kernel of
+legacy and modern virtio-mmio transports and on virtio-pci modern and
+legacy (virtio-net-pci, the NIC of a plain -nic user), and for Linux (Debian's kernel of
 the board's architecture, armhf armmp-lpae or arm64, and busybox-static, see
 tests/bench/linux_guest.py; none for RISC-V) on legacy (--linux-transports
 adds modern):
@@ -848,7 +849,7 @@ def main():
     ap.add_argument("--chunk", type=int, default=16384, help="bytes per write/read in the guests")
     ap.add_argument("--rr-count", type=int, default=1000)
     ap.add_argument("--connect-count", type=int, default=20, help="fresh connections for connect_rr")
-    ap.add_argument("--transports", nargs="+", default=["legacy", "modern"], choices=["legacy", "modern"])
+    ap.add_argument("--transports", nargs="+", default=list(virtmp.TRANSPORTS), choices=virtmp.TRANSPORTS)
     ap.add_argument("--linux-transports", nargs="+", default=["legacy"], choices=["legacy", "modern"])
     ap.add_argument("--no-linux", action="store_true", help="measure only the firmware")
     ap.add_argument("--static-ip", action="store_true",
@@ -883,7 +884,7 @@ def main():
     result = {
         "qemu": version,
         "machine": MACHINE,
-        "network": "-netdev user (slirp) with hostfwd from 127.0.0.1, -device virtio-net-device",
+        "network": "-netdev user (slirp) with hostfwd from 127.0.0.1, -device virtio-net-device (MMIO) or -pci",
         "host": {"cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
         "firmware": firmware,
         "linux": bench.linux and {"kernel": os.path.basename(bench.linux["kernel"]),
@@ -916,7 +917,7 @@ def main():
                             " host - listen %(host_minus_listen)g" % marks)
                 elif label != "qemu_floor":
                     note = ""
-                print("  %-13s %8.1f ms  (min %.1f, max %.1f)%s" % (
+                print("  %-16s %8.1f ms  (min %.1f, max %.1f)%s" % (
                     label, s["median_ms"], s["min_ms"], s["max_ms"], note))
 
     result["transfer"] = {}
@@ -936,13 +937,18 @@ def main():
         if "profile" in r:
             entry["profile"] = r["profile"]
         result["transfer"][label] = entry
-        print("  %-13s tx %6.2f MB/s  rx %6.2f MB/s  rr %6.1f µs  connect+rr %6.1f ms"
+        print("  %-16s tx %6.2f MB/s  rx %6.2f MB/s  rr %6.1f µs  connect+rr %6.1f ms"
               "  (QEMU CPU s/MB: tx %.3f, rx %.3f)" % (
                   label, entry["tx"]["median_MBps"], entry["rx"]["median_MBps"], entry["rr"]["median_us"],
                   entry["connect_rr"]["median_ms"], entry["cpu_s_per_MB"]["tx"], entry["cpu_s_per_MB"]["rx"]))
         if "profile" in r:
             print_profile(r["profile"])
 
+    result["pci_vs_mmio"] = pci_vs_mmio(result)
+    if result["pci_vs_mmio"]:
+        print("virtio-pci against virtio-mmio (same run; boot: lower is better, tx/rx higher, rr lower):")
+        for pair, r in result["pci_vs_mmio"].items():
+            print("  %-20s %s" % (pair, ", ".join("%s %.2fx" % (k, v) for k, v in r.items())))
     result["host"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     result["targets"] = targets(result)
     print("targets (ours legacy against Linux legacy; host load %.1f at the end):" % os.getloadavg()[0])
@@ -967,6 +973,26 @@ def print_profile(p):
         print("    %s: where the guest CPU is (%d samples):" % (what, s["samples"]))
         for stack, pct in s["stacks"][:8]:
             print("      %5.1f%%  %s" % (pct, stack))
+
+
+def pci_vs_mmio(result):
+    """{"pci/modern": {figure: ratio}, "pci-legacy/legacy": ...}: each PCI
+    transport's figures over those of the MMIO transport of the same
+    VirtIO version."""
+    out = {}
+    boot = result.get("boot", {}).get("dhcp", {})
+    tr = result["transfer"]
+    for pci, mmio in (("pci", "modern"), ("pci-legacy", "legacy")):
+        a, b = "ours_" + pci, "ours_" + mmio
+        r = {}
+        if a in boot and b in boot:
+            r["boot"] = boot[a]["median_ms"] / boot[b]["median_ms"]
+        if a in tr and b in tr:
+            for name, key in (("tx", "median_MBps"), ("rx", "median_MBps"), ("rr", "median_us")):
+                r[name] = tr[a][name][key] / tr[b][name][key]
+        if r:
+            out["%s/%s" % (pci, mmio)] = {k: round(v, 3) for k, v in r.items()}
+    return out
 
 
 def targets(result):

@@ -20,9 +20,7 @@ class SetupError(VirtmpError):
 BOARDS = {
     "VIRT_ARM": {
         "qemu": "qemu-system-arm",
-        # highmem=off: the PCI bridge's ECAM below 4 GiB, where the 32-bit
-        # firmware (MMU off) reaches it; QEMU puts it at 256 GiB otherwise.
-        "machine": ["-M", "virt,highmem=off", "-cpu", "cortex-a15"],
+        "machine": ["-M", "virt", "-cpu", "cortex-a15"],
         "package": "qemu-system-arm",
         # ROMFS goes in QEMU virt's second CFI flash bank (of this size).
         "romfs_via": "pflash",

@@ -31,6 +31,7 @@
 #include "uart.h"
 #include "virt.h"
 #include "virt_disks.h"
+#include "virt_io.h"
 
 // QEMU's RAM size, used only if the device tree lacks a memory node.
 #define VIRT_RAM_SIZE_DEFAULT (128 * 1024 * 1024)
@@ -62,7 +63,7 @@ static uintptr_t dt_ram_end(uintptr_t ram_base) {
         for (int i = 0; fdt_get_reg(node, i, &addr, &size); ++i) {
             if (addr <= (uintptr_t)_heap_start && (uintptr_t)_heap_start < addr + size) {
                 uint64_t end = addr + size;
-                return end > UINTPTR_MAX ? (UINTPTR_MAX & ~0xfffu) : (uintptr_t)end;
+                return end > VIRT_RAM_TOP ? (VIRT_RAM_TOP & ~(uintptr_t)0xfff) : (uintptr_t)end;
             }
         }
     }

@@ -250,15 +250,16 @@ size_t pci_scan(void) {
         pci.error = "the PCI bridge's ECAM window is missing or smaller than one bus";
         return 0;
     }
-    if (ecam > UINTPTR_MAX || size - 1 > UINTPTR_MAX - ecam) {
-        pci.error = "the PCI bridge's ECAM is above 4 GiB (QEMU: -M virt,highmem=off)";
+    uintptr_t ecam_addr = virt_io_map(ecam, size);
+    if (ecam_addr == 0) {
+        pci.error = "the PCI bridge's ECAM window cannot be mapped";
         return 0;
     }
     if (!read_ranges(pci.node)) {
         pci.error = "the PCI bridge has no usable I/O or 32-bit memory window";
         return 0;
     }
-    pci.ecam = (uintptr_t)ecam;
+    pci.ecam = ecam_addr;
     pci.ecam_size = size;
     uint32_t bus_len;
     const uint8_t *bus_range = fdt_get_prop(pci.node, "bus-range", &bus_len);

@@ -1,9 +1,10 @@
 // Start-up and exception vectors for 32-bit ARM (ARMv7-A) on QEMU "virt".
 //
 // QEMU enters _start in SVC mode with the MMU and caches off. We set up the
-// vector base, the exception-mode stacks and VFP/NEON, zero .bss and call
-// virt_main(). IRQs are handled on the exception stack; the C handler may use
-// VFP registers, so the caller-saved ones are preserved around it.
+// vector base, the exception-mode stacks and VFP/NEON, zero .bss, turn the
+// MMU on (mmu.c) and call virt_main(). IRQs are handled on the exception
+// stack; the C handler may use VFP registers, so the caller-saved ones are
+// preserved around it.
 
     .syntax unified
     .arm
@@ -70,6 +71,7 @@ _start:
     strdlo r2, r3, [r0], #8
     blo 1b
 
+    bl virt_mmu_enable          // normal memory cacheable, devices as devices (mmu.c)
     ldr r0, =_ram_base
     bl virt_main
 2:  wfi

@@ -18,6 +18,17 @@ static inline uint64_t virt_io_dma_addr(const void *p) {
     return (uint64_t)(uintptr_t)p;
 }
 
+// RAM may be used up to the top of the address space.
+#define VIRT_RAM_TOP (UINTPTR_MAX)
+
+// The address through which the device window [phys, phys + size) is
+// accessed, or 0 if it cannot be reached: there is no MMU, so it is phys
+// itself when that fits in a pointer.
+static inline uintptr_t virt_io_map(uint64_t phys, uint64_t size) {
+    uint64_t last = phys + size - 1;
+    return size != 0 && last >= phys && last <= UINTPTR_MAX ? (uintptr_t)phys : 0;
+}
+
 // Device registers: plain volatile accesses.
 #include "virt_io_regs.h"
 
