@@ -34,7 +34,7 @@ FIRMWARE := $(BUILD)/firmware.elf
 # 127.0.0.1:PORT -> the guest's PORT. An APP's main.py may name its ports in
 # lines "# hostfwd: tcp 8080"; FWD="tcp:8080 udp:9000" names them by hand.
 HOSTFWD_PORT ?= 8080
-VIRTIO_TRANSPORT ?= modern
+VIRTIO_TRANSPORT ?= pci
 ifneq ($(APP),)
 APP_FWD := $(shell sed -n 's/^\# hostfwd: *\(tcp\|udp\) *\([0-9][0-9]*\) *$$/\1:\2/p' $(APP)/main.py 2>/dev/null)
 endif

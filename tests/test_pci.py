@@ -98,7 +98,7 @@ def test_mmio_and_pci_in_one_guest(virt_guest_factory, tmp_path):
     Disk(0), the PCI disk Disk(1); the MMIO NIC is LAN(0)."""
     mmio_img = virtmp.make_image(tmp_path / "m.img", "2M", fs="blank")
     pci_img = virtmp.make_image(tmp_path / "p.img", "4M", fs="blank")
-    g = virt_guest_factory(disk=mmio_img, qemu_args=[
+    g = virt_guest_factory(disk=mmio_img, transport="modern", qemu_args=[
         "-drive", "file=%s,if=none,id=pd,format=raw" % pci_img, "-device", "virtio-blk-pci,drive=pd"])
     assert g.wait_dhcp() == "10.0.2.15"
     g.repl("")
@@ -119,8 +119,7 @@ def test_ecam_high_and_low(virt_guest_factory, highmem):
     """qemu-system-arm -M virt puts the ECAM at 256 GiB (highmem=on, the
     default), above what 32-bit addresses reach: the firmware maps it into
     its high window; with highmem=off it sits below 4 GiB, one to one."""
-    g = virt_guest_factory(net=None, qemu_args=["-M", "virt,highmem=" + highmem,
-                                                "-device", "virtio-rng-pci"])
+    g = virt_guest_factory(net=None, transport="pci", qemu_args=["-M", "virt,highmem=" + highmem])
     error, funcs = pci(g)
     assert error is None
     assert [f["device"] for f in funcs if f["vendor"] == 0x1af4] == [0x1005] # transitional virtio-rng

@@ -251,11 +251,18 @@ def test_guest_command_with_disks(tmp_path, fw):
     a, b = tmp_path / "a.img", tmp_path / "b,2.img"
     virtmp.make_image(a, "64K", fs="blank")
     virtmp.make_image(b, "64K", fs="blank")
-    cmd = virtmp.Guest(firmware=fw, disk=str(a)).command()
+    # The default transport is virtio-pci: PCI slots are taken in order.
+    cmd = virtmp.Guest(firmware=fw, disk=[a, b]).command()
+    assert opts(cmd, "-drive")[0] == "file=%s,if=none,format=raw,id=d0" % a
+    assert opts(cmd, "-device") == ["virtio-blk-pci,drive=d0", "virtio-blk-pci,drive=d1", "virtio-rng-pci"]
+    assert "-global" not in cmd
+    cmd = virtmp.Guest(firmware=fw, disk=a, transport="pci-legacy", rng=False).command()
+    assert opts(cmd, "-device") == ["virtio-blk-pci,drive=d0,disable-modern=on"]
+    # virtio-mmio. The RNG (on by default) after the disks, so their slots stay where they were.
+    cmd = virtmp.Guest(firmware=fw, disk=str(a), transport="modern").command()
     assert opts(cmd, "-drive") == ["file=%s,if=none,format=raw,id=d0" % a]
-    # The RNG (on by default) after the disks, so their slots stay where they were.
     assert opts(cmd, "-device") == ["virtio-blk-device,drive=d0", "virtio-rng-device"]
-    cmd = virtmp.Guest(firmware=fw, disk=str(a), rng=False).command()
+    cmd = virtmp.Guest(firmware=fw, disk=str(a), rng=False, transport="modern").command()
     assert opts(cmd, "-device") == ["virtio-blk-device,drive=d0"]
     assert opts(cmd, "-nic") == ["none"] and opts(cmd, "-global") == ["virtio-mmio.force-legacy=false"]
     cmd = virtmp.Guest(firmware=fw, disk=a, transport="legacy", rng=False).command()
@@ -263,12 +270,13 @@ def test_guest_command_with_disks(tmp_path, fw):
     # A list; read-only; a comma in a path doubled (QEMU's escape); the
     # -device options in reverse, so the firmware finds d0 first (QEMU's
     # virt machine gives the first -device the highest virtio-mmio slot).
-    cmd = virtmp.Guest(firmware=fw, disk=[a, virtmp.DiskImage(b, readonly=True)], rng=False).command()
+    cmd = virtmp.Guest(firmware=fw, disk=[a, virtmp.DiskImage(b, readonly=True)], rng=False,
+                       transport="modern").command()
     assert opts(cmd, "-drive") == ["file=%s,if=none,format=raw,id=d0" % a,
                                    "file=%s,if=none,format=raw,id=d1,readonly=on" % str(b).replace(",", ",,")]
     assert opts(cmd, "-device") == ["virtio-blk-device,drive=d1", "virtio-blk-device,drive=d0"]
     # With a NIC: one -global for both, no -nic none.
-    cmd = virtmp.Guest(firmware=fw, net="user", disk=a).command()
+    cmd = virtmp.Guest(firmware=fw, net="user", disk=a, transport="modern").command()
     assert opts(cmd, "-global") == ["virtio-mmio.force-legacy=false"] and "-nic" not in cmd
     assert opts(cmd, "-device")[-2:] == ["virtio-blk-device,drive=d0", "virtio-rng-device"]
     # No disk (and no RNG): as before.
@@ -435,7 +443,7 @@ def test_current_firmware_boots_with_a_blank_disk(virt_guest_factory, tmp_path):
     virtmp.make_image(img, "16M", fs="blank")
     g = virt_guest_factory(net=None, disk=str(img))
     assert g.exec("print(1)").strip() == "1"
-    assert "-drive" in g.cmd and "virtio-blk-device,drive=d0" in g.cmd
+    assert "-drive" in g.cmd and "virtio-blk-pci,drive=d0" in g.cmd
 
 
 def test_disk_order_on_the_virtio_mmio_bus(virt_guest_factory, tmp_path):

@@ -26,7 +26,7 @@ def _guest_args(p):
     p.add_argument("--mem", default=None, help="guest RAM (default %s)" % config.DEFAULT_MEM)
     p.add_argument("--append", default=None, help="boot arguments, e.g. 'ip=10.0.2.20/24,10.0.2.2'")
     p.add_argument("--transport", choices=("modern", "legacy", "pci", "pci-legacy"), default=None,
-                   help="virtio-mmio modern (default) or legacy, virtio-pci modern or legacy")
+                   help="virtio-pci modern (pci, the default) or legacy (pci-legacy), virtio-mmio modern or legacy")
     p.add_argument("--legacy", action="store_true", help="legacy virtio-mmio (--transport legacy)")
     p.add_argument("--no-net", action="store_true", help="no NIC")
     p.add_argument("--no-rng", action="store_true", help="no virtio-rng device (os.urandom and TLS fall back to timer jitter)")
@@ -110,7 +110,7 @@ def parser():
 
 def _options(a, net):
     return dict(board=a.board, firmware=a.firmware, mem=a.mem, append=a.append,
-                transport=a.transport or ("legacy" if a.legacy else "modern"), net=None if a.no_net else net,
+                transport=a.transport or ("legacy" if a.legacy else "pci"), net=None if a.no_net else net,
                 disk=list(a.disk) or None, romfs=a.romfs, rng=not a.no_rng)
 
 

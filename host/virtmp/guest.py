@@ -115,8 +115,8 @@ class Guest(Console):
                or a list of them: virtio-blk disks (virt.Disk(0), virt.Disk(1), ... in the guest)
     romfs      None, a ROMFS image (mpremote romfs build, virtmp romfs), its bytes, or a
                folder to build one from: mounted at /rom from the second flash bank
-    transport  "modern" or "legacy" virtio-mmio, "pci" or "pci-legacy" virtio-pci
-               (NICs, disks and the RNG)
+    transport  "pci" (default: QEMU's own choice for -nic on virt) or "pci-legacy"
+               virtio-pci, "modern" or "legacy" virtio-mmio (NICs, disks and the RNG)
     rng        a virtio-rng device (default True): os.urandom and TLS entropy
     semihosting  the guest's sys.exit(n) in a frozen main.py ends QEMU with n
     qemu_args  more QEMU arguments
@@ -124,7 +124,7 @@ class Guest(Console):
     boot_timeout  seconds start() waits for the first prompt
     """
 
-    def __init__(self, board=None, firmware=None, mem=None, append=None, net=None, transport="modern",
+    def __init__(self, board=None, firmware=None, mem=None, append=None, net=None, transport="pci",
                  semihosting=True, qemu_args=(), prefix=(), boot_timeout=20, disk=None, romfs=None, rng=True):
         super().__init__()
         self.board = board or config.default_board()
