@@ -124,3 +124,78 @@ def test_ecam_high_and_low(virt_guest_factory, highmem):
     assert error is None
     assert [f["device"] for f in funcs if f["vendor"] == 0x1af4] == [0x1005] # transitional virtio-rng
     assert len(g.eval("__import__('os').urandom(16)")) == 16
+
+
+def _tcp_server_once(reply):
+    """A host TCP server on 127.0.0.1 that answers one connection's line with
+    `reply`; (port, thread). The thread ends within 20 s either way."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(20)
+
+    def serve():
+        try:
+            c, _ = srv.accept()
+            with c:
+                c.settimeout(10)
+                c.recv(64)
+                c.sendall(reply)
+        except OSError:
+            pass
+        finally:
+            srv.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return srv.getsockname()[1], t
+
+
+def test_two_nics_one_of_each_on_two_networks(virt_guest_factory):
+    """network.LAN(0) on a virtio-mmio NIC (slirp, DHCP) and LAN(1) on a
+    virtio-pci NIC on an L2 segment with a second guest (static address):
+    each network is reached through its own interface, each NIC keeps its
+    own MAC, transport and counters."""
+    with virtmp.Segment() as seg:
+        peer = virt_guest_factory(net=seg.nic(), append="ip=10.0.3.2/24")
+        second = seg.nic()
+        g = virt_guest_factory(transport="modern", qemu_args=[
+            "-netdev", second.netdev("s1"), "-device", "virtio-net-pci,netdev=s1" + second.device_opts])
+        assert g.wait_dhcp() == "10.0.2.15"
+        g.repl("")
+        assert g.eval("__import__('_virt').net_info(0)['transport']") == "mmio"
+        assert g.eval("__import__('_virt').net_info(1)['transport']") == "pci"
+        assert g.eval("__import__('_virt').net_info(2)") is None
+        g.exec("import network, socket\nl0, l1 = network.LAN(0), network.LAN(1)\n"
+               "l1.active(True)\nl1.ipconfig(dhcp4=False, addr4='10.0.3.1/24')")
+        assert g.eval("l1.status()") == 3 and g.eval("l1.isconnected()")
+        assert g.eval("l0.ipconfig('addr4')")[0] == "10.0.2.15"
+        assert g.eval("l1.ipconfig('addr4')") == ("10.0.3.1", "255.255.255.0")
+        macs = g.eval("(l0.config('mac'), l1.config('mac'))")
+        assert macs[0] != macs[1] and macs[1] == bytes.fromhex(second.device_opts.split("mac=")[1].replace(":", ""))
+        # The peer serves on the segment; the host on slirp's side.
+        peer.exec_start("import socket\ns = socket.socket()\ns.bind(('0.0.0.0', 7300))\ns.listen(1)\n"
+                        "c, a = s.accept()\nc.send(c.recv(64) + b' via LAN(1)')\nc.close()\ns.close()\nprint(a[0])")
+        port, t = _tcp_server_once(b"host via LAN(0)")
+        rx1 = g.eval("__import__('_virt').net_info(1)['rx_packets']")
+        g.exec("def ask(addr, msg):\n  s = socket.socket()\n  s.settimeout(10)\n  s.connect(addr)\n"
+               "  s.send(msg)\n  r = b''\n  while True:\n    d = s.recv(64)\n    if not d: break\n"
+               "    r += d\n    if r.endswith(b'LAN(0)') or r.endswith(b'LAN(1)'): break\n  s.close()\n  return r")
+        assert g.eval("ask(('10.0.3.2', 7300), b'guest')") == b"guest via LAN(1)"
+        assert peer.exec_finish(timeout=20).strip() == "10.0.3.1"
+        assert g.eval("ask(('%s', %d), b'hello')" % (HOST_FROM_GUEST, port)) == b"host via LAN(0)"
+        t.join(20)
+        assert g.eval("__import__('_virt').net_info(1)['rx_packets']") > rx1
+        # Interface 1 down: the segment is unreachable, slirp still is.
+        g.exec("l1.active(False)")
+        assert not g.eval("l1.active()") and g.eval("l0.isconnected()")
+
+
+def test_lan_index_out_of_range_and_missing_second_nic(virt_guest_factory):
+    g = virt_guest_factory()
+    assert g.wait_dhcp() == "10.0.2.15"
+    g.repl("")
+    out = g.exec("import network\ntry:\n  network.LAN(2)\nexcept ValueError as e:\n  print('ValueError', e)\n"
+                 "l1 = network.LAN(1)\nprint(l1.active(), l1.status(), l1.isconnected())\n"
+                 "try:\n  l1.active(True)\nexcept OSError as e:\n  print('OSError', e.errno)")
+    assert [line.strip() for line in out.splitlines()][:3] == ["ValueError invalid LAN interface", "False 0 False", "OSError 19"]

@@ -142,7 +142,7 @@ void virt_main(const void *dtb) {
         // arguments), then the user's. Without a NIC or a disk _boot.py has
         // nothing to do, and its imports and first bytecodes are 40 % of the
         // code QEMU translates before the first prompt (~3 ms).
-        if ((network_lan_nic() != NULL || virt_disk_count() > 0)
+        if ((network_lan_nic(0) != NULL || virt_disk_count() > 0)
             && mp_find_frozen_module("_boot.py", NULL, NULL) == MP_IMPORT_STAT_FILE) {
             pyexec_frozen_module("_boot.py", false);
         }

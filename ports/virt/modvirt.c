@@ -22,7 +22,7 @@ static MP_DEFINE_CONST_FUN_OBJ_0(virt_bootargs_obj, virt_bootargs);
 
 // Whether QEMU gave the guest a virtio-net device (cheaper than net_info()).
 static mp_obj_t virt_net_present(void) {
-    return mp_obj_new_bool(network_lan_nic() != NULL);
+    return mp_obj_new_bool(network_lan_nic(0) != NULL);
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(virt_net_present_obj, virt_net_present);
 
@@ -30,10 +30,10 @@ static void dict_store_int(mp_obj_t dict, qstr key, mp_uint_t value) {
     mp_obj_dict_store(dict, MP_OBJ_NEW_QSTR(key), mp_obj_new_int_from_uint(value));
 }
 
-// The virtio-net driver's state: transport, features and counters; None
-// without a device.
-static mp_obj_t virt_net_info(void) {
-    virtio_net_t *nic = network_lan_nic();
+// The virtio-net driver's state for interface n (default 0, as
+// network.LAN(n)): transport, features and counters; None without a device.
+static mp_obj_t virt_net_info(size_t n_args, const mp_obj_t *args) {
+    virtio_net_t *nic = network_lan_nic(n_args > 0 ? mp_obj_get_int(args[0]) : 0);
     if (nic == NULL) {
         return mp_const_none;
     }
@@ -73,7 +73,7 @@ static mp_obj_t virt_net_info(void) {
     dict_store_int(d, MP_QSTR_loop_csum_fills, virt_loop_csum_fills);
     return d;
 }
-static MP_DEFINE_CONST_FUN_OBJ_0(virt_net_info_obj, virt_net_info);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(virt_net_info_obj, 0, 1, virt_net_info);
 
 // The entropy source: whether a virtio-rng device feeds it, and its counters.
 static mp_obj_t virt_rng_info(void) {
@@ -127,7 +127,7 @@ static mp_obj_t virt_pci(void) {
 static MP_DEFINE_CONST_FUN_OBJ_0(virt_pci_obj, virt_pci);
 
 static virtio_net_t *nic_or_raise(void) {
-    virtio_net_t *nic = network_lan_nic();
+    virtio_net_t *nic = network_lan_nic(0);
     if (nic == NULL) {
         mp_raise_OSError(MP_ENODEV);
     }
@@ -198,7 +198,7 @@ static mp_obj_t virt_net_reinit(size_t n_args, const mp_obj_t *args) {
     if (header_len != 0 && header_len != VIRTIO_NET_HDR_LEN_LEGACY && header_len != VIRTIO_NET_HDR_LEN_MODERN) {
         mp_raise_ValueError(MP_ERROR_TEXT("header_len must be 0, 10 or 12"));
     }
-    int ret = network_lan_reinit(header_len);
+    int ret = network_lan_reinit(0, header_len);
     if (ret < 0) {
         mp_raise_OSError(-ret);
     }

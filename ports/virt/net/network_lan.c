@@ -1,4 +1,5 @@
-// lwIP netif over the virtio-net driver (network.LAN is modnetwork_lan.c).
+// lwIP netifs over the virtio-net driver, one per device up to
+// NETWORK_LAN_MAX (network.LAN is modnetwork_lan.c).
 //
 // lwIP runs at thread level only, never from an interrupt: the NIC and the
 // lwIP tick interrupts just note that work is due and schedule
@@ -48,38 +49,54 @@
 #define ETH_TYPE_ARP (0x0806)
 #define ARP_PACKET_LEN (28)
 
-static virtio_net_t lan_nic;
-static struct netif lan_netif;
-static bool lan_present;
-static bool lan_csum_offload;
+// In-order TCP segments of one batch go to lwIP merged (rx_merge.c), built
+// in a pbuf from lwIP's heap: 11 full segments, a quarter window.
+#define LAN_MERGE_MAX (ETH_HLEN + 60 + 11 * TCP_MSS)
+
+// One interface: its device, its netif, and its receive batch's state.
+typedef struct _lan_if_t {
+    virtio_net_t nic;
+    struct netif netif;        // netif.state points back here
+    bool present;
+    bool csum_offload;
+    // Set while lwIP works through one receive batch (one poll): pure ACKs
+    // it sends meanwhile wait in acks for the end of the batch.
+    bool rx_batch;
+    bool ack_held;
+    ack_coalesce_t acks;
+    rx_merge_t merge;
+    struct pbuf *merge_pbuf;
+    // The newest pure ACK of the batch so far (rx_merge_ack_supersedes).
+    uint8_t held_ack[RX_MERGE_ACK_LEN];
+} lan_if_t;
+
+static lan_if_t lan_ifs[NETWORK_LAN_MAX];
 static soft_timer_entry_t lan_timer;
 static mp_sched_node_t lan_sched_node;
-static volatile bool lan_nic_due;    // the NIC interrupted
+static volatile bool lan_nic_due;    // a NIC interrupted
 static volatile bool lan_timers_due; // lwIP's tick came round
 static soft_timer_entry_t lan_ack_timer;
 static volatile bool lan_ack_timer_armed;
 static volatile bool lan_acks_due;   // lan_ack_timer or the tick: delayed ACKs leave
 static volatile bool lan_worked;     // network_lan_poll did work since the last wait
 static bool lan_icmp_echo = true; // lwIP answers pings unless turned off
-// Set while lwIP works through one receive batch (one poll): pure ACKs it
-// sends meanwhile wait in lan_acks for the end of the batch.
-static bool lan_rx_batch;
-static ack_coalesce_t lan_acks;
-// In-order TCP segments of one batch go to lwIP merged (rx_merge.c), built
-// in a pbuf from lwIP's heap: 11 full segments, a quarter window.
-#define LAN_MERGE_MAX (ETH_HLEN + 60 + 11 * TCP_MSS)
-static rx_merge_t lan_merge;
-static struct pbuf *lan_merge_pbuf;
-// The newest pure ACK of the batch so far (rx_merge_ack_supersedes).
-static uint8_t lan_held_ack[RX_MERGE_ACK_LEN];
-static bool lan_ack_held;
 
-virtio_net_t *network_lan_nic(void) {
-    return lan_present ? &lan_nic : NULL;
+virtio_net_t *network_lan_nic(int index) {
+    return index >= 0 && index < NETWORK_LAN_MAX && lan_ifs[index].present ? &lan_ifs[index].nic : NULL;
 }
 
-struct netif *network_lan_netif(void) {
-    return &lan_netif;
+struct netif *network_lan_netif(int index) {
+    return &lan_ifs[index >= 0 && index < NETWORK_LAN_MAX ? index : 0].netif;
+}
+
+// The interface of one of our netifs; NULL for lwIP's loopback netif.
+static lan_if_t *lan_if_of(struct netif *netif) {
+    for (int i = 0; i < NETWORK_LAN_MAX; ++i) {
+        if (netif == &lan_ifs[i].netif) {
+            return &lan_ifs[i];
+        }
+    }
+    return NULL;
 }
 
 void network_lan_set_icmp_echo(bool on) {
@@ -90,13 +107,14 @@ bool network_lan_icmp_echo(void) {
     return lan_icmp_echo;
 }
 
-int network_lan_reinit(uint16_t header_len) {
-    if (!lan_present) {
+int network_lan_reinit(int index, uint16_t header_len) {
+    virtio_net_t *nic = network_lan_nic(index);
+    if (nic == NULL) {
         return -MP_ENODEV;
     }
     virt_lwip_lock();
-    lan_nic.header_len_override = header_len;
-    bool ok = virtio_net_restart(&lan_nic);
+    nic->header_len_override = header_len;
+    bool ok = virtio_net_restart(nic);
     virt_lwip_unlock();
     return ok ? 0 : -MP_EIO;
 }
@@ -114,8 +132,10 @@ void virt_lwip_lock(void) {
     uint32_t state = mp_hal_irq_save();
     if (lan_lock_depth++ == 0) {
         lan_lock_saved = state;
-        if (lan_present) {
-            virtio_net_rx_irq_off(&lan_nic);
+        for (int i = 0; i < NETWORK_LAN_MAX; ++i) {
+            if (lan_ifs[i].present) {
+                virtio_net_rx_irq_off(&lan_ifs[i].nic);
+            }
         }
     }
 }
@@ -153,8 +173,10 @@ static void lan_deferred_work(void) {
 }
 
 void virt_lwip_unlock(void) {
-    if (lan_lock_depth == 1 && lan_present) {
-        virtio_net_rx_irq_on(&lan_nic); // polls if frames came meanwhile
+    for (int i = 0; lan_lock_depth == 1 && i < NETWORK_LAN_MAX; ++i) {
+        if (lan_ifs[i].present) {
+            virtio_net_rx_irq_on(&lan_ifs[i].nic); // polls if frames came meanwhile
+        }
     }
     if (--lan_lock_depth == 0) {
         lan_deferred_work();
@@ -208,7 +230,8 @@ uint32_t virt_loop_csum_fills;
 
 int virt_lwip_ip_input_hook(struct pbuf *p, struct netif *inp) {
     // Only netif_poll sets if_idx before IP input: p was looped back.
-    if (inp == &lan_netif && lan_csum_offload && p->if_idx != NETIF_NO_INDEX && p->len == p->tot_len) {
+    lan_if_t *lif = lan_if_of(inp);
+    if (lif != NULL && lif->csum_offload && p->if_idx != NETIF_NO_INDEX && p->len == p->tot_len) {
         ip_csum_l4_t l4;
         if (ip_csum_parse(p->payload, p->len, &l4) && l4.proto == IP_CSUM_PROTO_TCP) {
             ip_csum_fill(p->payload, &l4);
@@ -229,6 +252,7 @@ static void lan_rx_finish_csum(const uint8_t *hdr, uint8_t *frame, size_t len) {
 
 // A frame to send: lwIP's pbuf chain, or (p NULL) a copy ack_coalesce held.
 typedef struct {
+    lan_if_t *lif;
     struct pbuf *p;
     const uint8_t *flat;
     size_t len;
@@ -241,56 +265,56 @@ static void lan_tx_fill(void *ctx_in, virtio_net_t *nic, uint8_t *hdr, uint8_t *
     } else {
         memcpy(frame, ctx->flat, ctx->len);
     }
-    if (lan_csum_offload) {
+    if (ctx->lif->csum_offload) {
         lan_tx_offload(nic, hdr, frame, ctx->len);
     }
 }
 
 // A held ACK leaves; if the ring is full it is lost, as a sent one may be.
-static void lan_send_held(void *ctx_unused, const uint8_t *frame, size_t len) {
-    lan_tx_ctx_t ctx = { NULL, frame, len };
-    virtio_net_tx_fill(&lan_nic, len, lan_tx_fill, &ctx);
+static void lan_send_held(void *ctx_lif, const uint8_t *frame, size_t len) {
+    lan_tx_ctx_t ctx = { ctx_lif, NULL, frame, len };
+    virtio_net_tx_fill(&ctx.lif->nic, len, lan_tx_fill, &ctx);
 }
 
-static void lan_input(virtio_net_t *nic, struct pbuf *p) {
-    if (lan_netif.input(p, &lan_netif) != ERR_OK) {
+static void lan_input(lan_if_t *lif, struct pbuf *p) {
+    if (lif->netif.input(p, &lif->netif) != ERR_OK) {
         pbuf_free(p);
-        nic->stats.rx_dropped++;
+        lif->nic.stats.rx_dropped++;
     }
 }
 
 // A frame to lwIP in a pool pbuf of its own.
-static void lan_input_copy(virtio_net_t *nic, const uint8_t *frame, size_t len) {
+static void lan_input_copy(lan_if_t *lif, const uint8_t *frame, size_t len) {
     struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_POOL);
     if (p == NULL) {
-        nic->stats.rx_dropped++;
+        lif->nic.stats.rx_dropped++;
         return;
     }
     pbuf_take(p, frame, len);
-    lan_input(nic, p);
+    lan_input(lif, p);
 }
 
-static void lan_held_ack_flush(virtio_net_t *nic) {
-    if (lan_ack_held) {
-        lan_ack_held = false;
-        lan_input_copy(nic, lan_held_ack, RX_MERGE_ACK_LEN);
+static void lan_held_ack_flush(lan_if_t *lif) {
+    if (lif->ack_held) {
+        lif->ack_held = false;
+        lan_input_copy(lif, lif->held_ack, RX_MERGE_ACK_LEN);
     }
 }
 
 // Hand the merged segment to lwIP. lwIP acknowledges every second segment
 // it sees; one that stands for several is acknowledged at once, as they
 // would have been.
-static void lan_merge_flush(virtio_net_t *nic) {
-    if (lan_merge.buf == NULL) {
+static void lan_merge_flush(lan_if_t *lif) {
+    if (lif->merge.buf == NULL) {
         return;
     }
-    bool several = lan_merge.count > 1;
-    const uint8_t *tcp = lan_merge.buf + ETH_HLEN + 20;
+    bool several = lif->merge.count > 1;
+    const uint8_t *tcp = lif->merge.buf + ETH_HLEN + 20;
     uint16_t remote_port = tcp[0] << 8 | tcp[1], local_port = tcp[2] << 8 | tcp[3];
-    struct pbuf *p = lan_merge_pbuf;
-    lan_merge_pbuf = NULL;
-    pbuf_realloc(p, rx_merge_finish(&lan_merge));
-    lan_input(nic, p);
+    struct pbuf *p = lif->merge_pbuf;
+    lif->merge_pbuf = NULL;
+    pbuf_realloc(p, rx_merge_finish(&lif->merge));
+    lan_input(lif, p);
     if (several) {
         for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
             if (pcb->local_port == local_port && pcb->remote_port == remote_port) {
@@ -325,15 +349,17 @@ static void lan_arm_ack_timer(void) {
 }
 
 static void lan_rx_batch_done(virtio_net_t *nic) {
-    lan_merge_flush(nic);
-    lan_held_ack_flush(nic);
-    lan_rx_batch = false;
-    ack_coalesce_flush(&lan_acks, lan_send_held, NULL);
+    lan_if_t *lif = nic->user;
+    lan_merge_flush(lif);
+    lan_held_ack_flush(lif);
+    lif->rx_batch = false;
+    ack_coalesce_flush(&lif->acks, lan_send_held, lif);
     lan_arm_ack_timer();
 }
 
 static err_t lan_linkoutput(struct netif *netif, struct pbuf *p) {
-    if (lan_rx_batch) {
+    lan_if_t *lif = netif->state;
+    if (lif->rx_batch) {
         // ack_coalesce reads the headers, which lwIP may have chained.
         uint8_t head[ACK_COALESCE_FRAME_MAX];
         const uint8_t *frame = p->payload;
@@ -341,12 +367,12 @@ static err_t lan_linkoutput(struct netif *netif, struct pbuf *p) {
             pbuf_copy_partial(p, head, sizeof(head), 0);
             frame = head;
         }
-        if (ack_coalesce_offer(&lan_acks, frame, p->tot_len, lan_send_held, NULL)) {
+        if (ack_coalesce_offer(&lif->acks, frame, p->tot_len, lan_send_held, lif)) {
             return ERR_OK;
         }
     }
-    lan_tx_ctx_t ctx = { p, NULL, p->tot_len };
-    int ret = virtio_net_tx_fill(&lan_nic, p->tot_len, lan_tx_fill, &ctx);
+    lan_tx_ctx_t ctx = { lif, p, NULL, p->tot_len };
+    int ret = virtio_net_tx_fill(&lif->nic, p->tot_len, lan_tx_fill, &ctx);
     if (ret == -ENOBUFS) {
         return ERR_MEM;
     }
@@ -368,14 +394,15 @@ static bool is_icmp_echo_request(const uint8_t *frame, size_t len) {
 }
 
 static void lan_rx(virtio_net_t *nic, const uint8_t *hdr, uint8_t *frame, size_t len) {
+    lan_if_t *lif = nic->user;
     lan_rx_finish_csum(hdr, frame, len);
-    if (net_raw_enabled()) {
+    if (net_raw_enabled() && lif == &lan_ifs[0]) { // raw frames: the first NIC's
         if (!net_raw_push(frame, len)) {
             nic->stats.rx_dropped++;
         }
         return;
     }
-    if (!(lan_netif.flags & NETIF_FLAG_UP) || (!lan_icmp_echo && is_icmp_echo_request(frame, len))) {
+    if (!(lif->netif.flags & NETIF_FLAG_UP) || (!lan_icmp_echo && is_icmp_echo_request(frame, len))) {
         return;
     }
     if (len < ETH_HLEN + ARP_PACKET_LEN && (frame[12] << 8 | frame[13]) == ETH_TYPE_ARP) {
@@ -384,57 +411,59 @@ static void lan_rx(virtio_net_t *nic, const uint8_t *hdr, uint8_t *frame, size_t
         nic->stats.rx_dropped++;
         return;
     }
-    lan_rx_batch = true;
+    lif->rx_batch = true;
     // At most one of a held ACK and a merge is pending: whatever else
     // arrives sends what is held first, so each connection's order is kept.
     if (rx_merge_pure_ack(frame, len)) {
-        if (!lan_ack_held || !rx_merge_ack_supersedes(lan_held_ack, frame)) {
-            lan_merge_flush(nic);
-            lan_held_ack_flush(nic);
+        if (!lif->ack_held || !rx_merge_ack_supersedes(lif->held_ack, frame)) {
+            lan_merge_flush(lif);
+            lan_held_ack_flush(lif);
         }
-        memcpy(lan_held_ack, frame, RX_MERGE_ACK_LEN);
-        lan_ack_held = true;
+        memcpy(lif->held_ack, frame, RX_MERGE_ACK_LEN);
+        lif->ack_held = true;
         return;
     }
-    lan_held_ack_flush(nic);
+    lan_held_ack_flush(lif);
     uint32_t data_sum;
     if (rx_merge_candidate(frame, len, &data_sum)) {
-        if (rx_merge_follows(&lan_merge, frame, len)) {
-            rx_merge_append(&lan_merge, frame, len, data_sum);
+        if (rx_merge_follows(&lif->merge, frame, len)) {
+            rx_merge_append(&lif->merge, frame, len, data_sum);
             return;
         }
-        lan_merge_flush(nic);
-        lan_merge_pbuf = pbuf_alloc(PBUF_RAW, LAN_MERGE_MAX, PBUF_RAM);
-        if (lan_merge_pbuf != NULL) {
-            rx_merge_start(&lan_merge, lan_merge_pbuf->payload, LAN_MERGE_MAX, frame, len, data_sum);
+        lan_merge_flush(lif);
+        lif->merge_pbuf = pbuf_alloc(PBUF_RAW, LAN_MERGE_MAX, PBUF_RAM);
+        if (lif->merge_pbuf != NULL) {
+            rx_merge_start(&lif->merge, lif->merge_pbuf->payload, LAN_MERGE_MAX, frame, len, data_sum);
             return;
         }
     } else {
-        lan_merge_flush(nic); // keep the order of the connection's segments
+        lan_merge_flush(lif); // keep the order of the connection's segments
     }
-    lan_input_copy(nic, frame, len);
+    lan_input_copy(lif, frame, len);
 }
 
 static void lan_link(virtio_net_t *nic, bool up) {
+    lan_if_t *lif = nic->user;
     if (up) {
-        netif_set_link_up(&lan_netif);
+        netif_set_link_up(&lif->netif);
     } else {
-        netif_set_link_down(&lan_netif);
+        netif_set_link_down(&lif->netif);
     }
 }
 
 static err_t lan_netif_init(struct netif *netif) {
+    lan_if_t *lif = netif->state;
     netif->linkoutput = lan_linkoutput;
     netif->output = etharp_output;
     netif->output_ip6 = ethip6_output;
-    netif->mtu = lan_nic.mtu;
+    netif->mtu = lif->nic.mtu;
     netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_IGMP
         | NETIF_FLAG_MLD6;
     netif->hwaddr_len = 6;
-    memcpy(netif->hwaddr, lan_nic.mac, 6);
+    memcpy(netif->hwaddr, lif->nic.mac, 6);
     netif->name[0] = 'e';
     netif->name[1] = 'n';
-    if (lan_csum_offload) {
+    if (lif->csum_offload) {
         NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP);
     }
     return ERR_OK;
@@ -451,7 +480,11 @@ void network_lan_poll(void) {
     virt_lwip_lock();
     if (lan_nic_due) {
         lan_nic_due = false;
-        virtio_net_service(&lan_nic);
+        for (int i = 0; i < NETWORK_LAN_MAX; ++i) {
+            if (lan_ifs[i].present) {
+                virtio_net_service(&lan_ifs[i].nic);
+            }
+        }
     }
     if (lan_timers_due) {
         lan_timers_due = false;
@@ -509,21 +542,29 @@ void network_lan_boot(void) {
     soft_timer_static_init(&lan_timer, SOFT_TIMER_MODE_PERIODIC, LAN_TICK_MS, lan_timer_cb);
     soft_timer_insert(&lan_timer, LAN_TICK_MS);
     soft_timer_static_init(&lan_ack_timer, SOFT_TIMER_MODE_ONE_SHOT, 0, lan_ack_timer_cb);
-    ack_coalesce_init(&lan_acks);
-    if (!virtio_net_init(&lan_nic, 0, &lan_callbacks, NULL)) {
-        return;
+    for (int i = 0; i < NETWORK_LAN_MAX; ++i) {
+        lan_if_t *lif = &lan_ifs[i];
+        ack_coalesce_init(&lif->acks);
+        if (!virtio_net_init(&lif->nic, i, &lan_callbacks, lif)) {
+            if (lif->nic.error != NULL) {
+                continue; // found but given up (nic.error says why): the next one is still LAN(i + 1)
+            }
+            break;
+        }
+        lif->present = true;
+        lif->csum_offload = virtio_net_has_feature(&lif->nic, VIRTIO_NET_F_CSUM);
+        virt_lwip_lock();
+        netif_add(&lif->netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, lif, lan_netif_init, ethernet_input);
+        netif_set_hostname(&lif->netif, mod_network_hostname_data);
+        if (i == 0) {
+            netif_set_default(&lif->netif);
+        }
+        // IPv6: a link-local address now, global ones from router advertisements.
+        netif_create_ip6_linklocal_address(&lif->netif, 1);
+        lif->netif.ip6_autoconfig_enabled = 1;
+        if (lif->nic.link_up) {
+            netif_set_link_up(&lif->netif);
+        }
+        virt_lwip_unlock();
     }
-    lan_present = true;
-    lan_csum_offload = virtio_net_has_feature(&lan_nic, VIRTIO_NET_F_CSUM);
-    virt_lwip_lock();
-    netif_add(&lan_netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, NULL, lan_netif_init, ethernet_input);
-    netif_set_hostname(&lan_netif, mod_network_hostname_data);
-    netif_set_default(&lan_netif);
-    // IPv6: a link-local address now, global ones from router advertisements.
-    netif_create_ip6_linklocal_address(&lan_netif, 1);
-    lan_netif.ip6_autoconfig_enabled = 1;
-    if (lan_nic.link_up) {
-        netif_set_link_up(&lan_netif);
-    }
-    virt_lwip_unlock();
 }

@@ -13,17 +13,19 @@
 #include "virt_random.h"
 #include "virtio_net.h"
 
-// The driver supports one device; its rings and buffers live here, not on
-// any heap. virtq_init zeroes the rings; the frame buffers are always written
+// Each device's rings and buffers live here, not on any heap (1 MiB a
+// device). virtq_init zeroes the rings; the frame buffers are always written
 // before they are read, so they sit in .noinit and cost nothing at boot.
-static struct {
+typedef struct {
     uint8_t rxq_mem[3 * 4096] __attribute__((aligned(4096)));
     uint8_t txq_mem[3 * 4096] __attribute__((aligned(4096)));
     uint8_t rx_buf[VIRTIO_NET_QUEUE_SIZE][VIRTIO_NET_BUF_SIZE] __attribute__((aligned(64)));
     uint8_t tx_buf[VIRTIO_NET_QUEUE_SIZE][VIRTIO_NET_BUF_SIZE] __attribute__((aligned(64)));
-} virtio_net_mem __attribute__((section(".noinit")));
+} virtio_net_mem_t;
 
-_Static_assert(sizeof(virtio_net_mem.rxq_mem) >= VIRTQ_LEGACY_ALIGN * 2 + 8 * VIRTIO_NET_QUEUE_SIZE + 6,
+static virtio_net_mem_t virtio_net_mem[VIRTIO_NET_DEVICES_MAX] __attribute__((section(".noinit")));
+
+_Static_assert(sizeof(virtio_net_mem[0].rxq_mem) >= VIRTQ_LEGACY_ALIGN * 2 + 8 * VIRTIO_NET_QUEUE_SIZE + 6,
     "ring memory too small for the legacy layout");
 
 #define NET_FEATURES_WANTED ( \
@@ -35,6 +37,10 @@ _Static_assert(sizeof(virtio_net_mem.rxq_mem) >= VIRTQ_LEGACY_ALIGN * 2 + 8 * VI
 
 bool virtio_net_has_feature(const virtio_net_t *nic, int bit) {
     return virtio_dev_has_feature(&nic->dev, bit);
+}
+
+static virtio_net_mem_t *nic_mem(const virtio_net_t *nic) {
+    return &virtio_net_mem[nic->slot];
 }
 
 static uint16_t config_read16(virtio_net_t *nic, uint32_t offset) {
@@ -144,10 +150,11 @@ static bool device_start(virtio_net_t *nic) {
 
     // A queue too small for a frame in its descriptors (2 with a separate
     // header) and a TX slot is no use.
-    if (virtio_dev_setup_queue(dev, VIRTIO_NET_RX_QUEUE, &nic->rxq, virtio_net_mem.rxq_mem,
-        sizeof(virtio_net_mem.rxq_mem), VIRTIO_NET_QUEUE_SIZE, &nic->rx_notify) < 2
-        || virtio_dev_setup_queue(dev, VIRTIO_NET_TX_QUEUE, &nic->txq, virtio_net_mem.txq_mem,
-            sizeof(virtio_net_mem.txq_mem), VIRTIO_NET_QUEUE_SIZE, &nic->tx_notify) < 4) {
+    virtio_net_mem_t *mem = nic_mem(nic);
+    if (virtio_dev_setup_queue(dev, VIRTIO_NET_RX_QUEUE, &nic->rxq, mem->rxq_mem,
+        sizeof(mem->rxq_mem), VIRTIO_NET_QUEUE_SIZE, &nic->rx_notify) < 2
+        || virtio_dev_setup_queue(dev, VIRTIO_NET_TX_QUEUE, &nic->txq, mem->txq_mem,
+            sizeof(mem->txq_mem), VIRTIO_NET_QUEUE_SIZE, &nic->tx_notify) < 4) {
         return give_up(nic, "queues unavailable");
     }
     // TX completions are collected when sending: no interrupts for them.
@@ -161,7 +168,7 @@ static bool device_start(virtio_net_t *nic) {
         pick_random_mac(nic);
     }
     for (uint16_t i = 0; i < nic->rxq.num / nic->rx_segs; ++i) {
-        rx_post(nic, virtio_net_mem.rx_buf[i]);
+        rx_post(nic, mem->rx_buf[i]);
     }
     virtio_dev_driver_ok(dev);
     virtio_dev_notify(dev, &nic->rx_notify);
@@ -176,9 +183,10 @@ bool virtio_net_init(virtio_net_t *nic, int index, const virtio_net_callbacks_t 
     nic->header_len_override = override;
     nic->cb = cb;
     nic->user = user;
-    if (index != 0 || !virtio_find(VIRTIO_ID_NET, index, &nic->dev)) {
+    if (index < 0 || index >= VIRTIO_NET_DEVICES_MAX || !virtio_find(VIRTIO_ID_NET, index, &nic->dev)) {
         return false;
     }
+    nic->slot = index; // the index'th device uses the index'th memory
     if (!device_start(nic)) {
         return false;
     }
@@ -205,7 +213,7 @@ static void tx_reclaim(virtio_net_t *nic) {
             }
             break;
         }
-        nic->tx_free[nic->tx_free_count++] = (buf - virtio_net_mem.tx_buf[0]) / VIRTIO_NET_BUF_SIZE;
+        nic->tx_free[nic->tx_free_count++] = (buf - nic_mem(nic)->tx_buf[0]) / VIRTIO_NET_BUF_SIZE;
     }
 }
 
@@ -362,7 +370,7 @@ int virtio_net_tx_fill(virtio_net_t *nic, size_t len, virtio_net_fill_t fill, vo
         }
     }
     uint16_t slot = nic->tx_free[--nic->tx_free_count];
-    uint8_t *buf = virtio_net_mem.tx_buf[slot];
+    uint8_t *buf = nic_mem(nic)->tx_buf[slot];
     memset(buf, 0, nic->hdr_len);
     fill(ctx, nic, buf, buf + nic->hdr_len);
     virtq_seg_t segs[2] = {

@@ -52,6 +52,8 @@
 #define VIRTIO_NET_RX_BUDGET (64)
 #endif
 #define VIRTIO_NET_BUF_SIZE (2048)
+// Devices driven at once (network.LAN(0) and LAN(1)).
+#define VIRTIO_NET_DEVICES_MAX (2)
 #define VIRTIO_NET_QUEUE_SIZE (256)
 #define VIRTIO_NET_MIN_FRAME (14)
 
@@ -113,6 +115,7 @@ typedef struct _virtio_net_t {
     bool mac_random;          // no F_MAC: a random locally administered one
     const char *error;        // why the device was given up (a static string)
     uint8_t rx_segs;          // 1, or 2 when the header needs its own descriptor
+    uint8_t slot;             // which of the driver's VIRTIO_NET_DEVICES_MAX memories
     uint16_t tx_free_count;
     uint16_t tx_free[VIRTIO_NET_QUEUE_SIZE];
     virtio_net_stats_t stats;
@@ -121,7 +124,8 @@ typedef struct _virtio_net_t {
     void *user;
 } virtio_net_t;
 
-// Find the index'th virtio-net device and bring it up: features, queues,
+// Find the index'th virtio-net device (index < VIRTIO_NET_DEVICES_MAX; each
+// index at most one virtio_net_t at a time) and bring it up: features, queues,
 // RX buffers posted, interrupt enabled last. false if there is none or it
 // failed (nic->error says why when one was found).
 bool virtio_net_init(virtio_net_t *nic, int index, const virtio_net_callbacks_t *cb, void *user);
