@@ -779,13 +779,20 @@ class Bench:
                 wait_banner(q.hostfwd["ready"], time.perf_counter(), 60, proc=q.proc)
             else:
                 wait_banner(q.hostfwd["ready"], q.t0, a.linux_timeout, proc=q.proc, interval=0.02, attempt_timeout=0.5)
-            res = {"tx": [], "rx": [], "rr": [], "cpu_tx": [], "cpu_rx": []}
+            res = {"tx": [], "rx": [], "rr": [], "cpu_tx": [], "cpu_rx": [], "exits": {"tx": [], "rx": []}}
+            counters = (lambda: _net_counters(fetch_stats(q.hostfwd["stats"]))) if kind == "ours" else None
             for _ in range(a.runs):
+                n0 = counters() if counters else None
                 c0 = q.cpu_seconds()
                 res["tx"].append(measure_tx(q.hostfwd["source"], a.size, a.chunk))
                 c1 = q.cpu_seconds()
+                n1 = counters() if counters else None
                 res["rx"].append(measure_rx(q.hostfwd["sink"], a.size, a.chunk))
                 c2 = q.cpu_seconds()
+                if counters:
+                    n2 = counters()
+                    for what, (x, y) in (("tx", (n0, n1)), ("rx", (n1, n2))):
+                        res["exits"][what].append({k: (y[k] - x[k]) / (a.size / 1e6) for k in ("tx_kicks", "irqs")})
                 res["cpu_tx"].append((c1 - c0) / (a.size / 1e6))
                 res["cpu_rx"].append((c2 - c1) / (a.size / 1e6))
                 res["rr"].append(measure_rr(q.hostfwd["echo"], a.rr_count))
@@ -934,6 +941,10 @@ def main():
                              "rx": round(statistics.median(r["cpu_rx"]), 4)},
             "guest_stats": r["stats"][-3000:],
         }
+        if r["exits"]["tx"]:
+            # Device notifications (TX kicks) and interrupts per MB moved, each direction.
+            entry["per_MB"] = {what: {k: round(statistics.median(x[k] for x in runs), 1) for k in ("tx_kicks", "irqs")}
+                               for what, runs in r["exits"].items()}
         if "profile" in r:
             entry["profile"] = r["profile"]
         result["transfer"][label] = entry
@@ -941,6 +952,10 @@ def main():
               "  (QEMU CPU s/MB: tx %.3f, rx %.3f)" % (
                   label, entry["tx"]["median_MBps"], entry["rx"]["median_MBps"], entry["rr"]["median_us"],
                   entry["connect_rr"]["median_ms"], entry["cpu_s_per_MB"]["tx"], entry["cpu_s_per_MB"]["rx"]))
+        if "per_MB" in entry:
+            pm = entry["per_MB"]
+            print("  %-16s per MB: guest->host %.1f kicks, %.1f interrupts; host->guest %.1f kicks, %.1f interrupts"
+                  % ("", pm["tx"]["tx_kicks"], pm["tx"]["irqs"], pm["rx"]["tx_kicks"], pm["rx"]["irqs"]))
         if "profile" in r:
             print_profile(r["profile"])
 

@@ -252,7 +252,19 @@ class Guest(Console):
             pty = pty_from_qemu_output(text)
             if pty:
                 self.pty = pty
-                self.open_pty(self.pty)
+                try:
+                    self.open_pty(self.pty)
+                except OSError:
+                    # QEMU names the pty before it opens the disks: one it
+                    # cannot lock ends it, and the pty with it.
+                    try:
+                        self.proc.wait(2)
+                    except subprocess.TimeoutExpired:
+                        pass
+                    if self.proc.poll() is None:
+                        raise
+                    raise GuestError("QEMU exited (%d) at start: %s\ncommand: %s"
+                                     % (self.proc.returncode, self.qemu_output().strip(), " ".join(self.cmd)))
                 try:
                     self._resume(deadline)
                 except GuestError as e:
