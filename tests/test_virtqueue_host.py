@@ -157,6 +157,15 @@ BLK_CACHE_CASES = [
     "random",
 ]
 
+SIZE_POOLS_CASES = [
+    "init_aligns",
+    "carve_and_reuse",
+    "limit",
+    "larger_block_when_carved",
+    "bad_frees",
+    "random",
+]
+
 MBEDTLS_ALLOC_CASES = [
     "sizes_zeroed_aligned",
     "chunks_and_trim",
@@ -235,6 +244,8 @@ PROGRAMS = {
     "blk_cache_test": (["tests/host/blk_cache_test.c", "ports/virt/blk_cache.c"], BLK_CACHE_CASES),
     # mbedTLS's size-classed allocator, the GC heap played by calloc.
     "mbedtls_alloc_test": (["tests/host/mbedtls_alloc_test.c", "ports/virt/mbedtls_alloc.c"], MBEDTLS_ALLOC_CASES),
+    # lwIP's memp pools: fixed-size blocks from a region sized at boot.
+    "size_pools_test": (["tests/host/size_pools_test.c", "ports/virt/net/size_pools.c"], SIZE_POOLS_CASES),
     "virtio_pci_test": (["tests/host/virtio_pci_test.c", "ports/virt/virtio/virtio_pci.c", "ports/virt/devices/pci.c",
                          "ports/virt/devices/fdt.c", "ports/virt/virtio/virtqueue.c"], VIRTIO_PCI_CASES),
 }

@@ -8,6 +8,7 @@
 
 #include "fdt.h"
 #include "irq.h"
+#include "lwip_memory.h"
 #include "pci.h"
 #include "net_raw.h"
 #include "network_lan.h"
@@ -88,6 +89,24 @@ static mp_obj_t virt_rng_info(void) {
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(virt_rng_info_obj, virt_rng_info);
+
+// lwIP's pools: the region's size, bytes in use and at most, allocations
+// refused; TCP PCBs live, the connection limit, and refusals at it.
+static mp_obj_t virt_lwip_mem(void) {
+    virt_lwip_memory_stats_t st;
+    virt_lwip_memory_stats(&st);
+    mp_obj_t d = mp_obj_new_dict(0);
+    dict_store_int(d, MP_QSTR_size, st.size);
+    dict_store_int(d, MP_QSTR_used, st.in_use);
+    dict_store_int(d, MP_QSTR_peak, st.peak);
+    dict_store_int(d, MP_QSTR_failed, st.failed);
+    dict_store_int(d, MP_QSTR_tcp, st.tcp);
+    dict_store_int(d, MP_QSTR_tcp_max, st.tcp_max);
+    dict_store_int(d, MP_QSTR_tcp_refused, st.tcp_refused);
+    dict_store_int(d, MP_QSTR_syn_refused, st.syn_refused);
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(virt_lwip_mem_obj, virt_lwip_mem);
 
 // pci(): (why there is no PCI bus or None, [one dict per function found]),
 // as lspci would list them: slot, function, IDs, BARs, INTx, what failed.
@@ -219,6 +238,7 @@ static const mp_rom_map_elem_t virt_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_net_reinit), MP_ROM_PTR(&virt_net_reinit_obj) },
     { MP_ROM_QSTR(MP_QSTR_rng_info), MP_ROM_PTR(&virt_rng_info_obj) },
     { MP_ROM_QSTR(MP_QSTR_pci), MP_ROM_PTR(&virt_pci_obj) },
+    { MP_ROM_QSTR(MP_QSTR_lwip_mem), MP_ROM_PTR(&virt_lwip_mem_obj) },
 };
 static MP_DEFINE_CONST_DICT(virt_module_globals, virt_module_globals_table);
 

@@ -21,19 +21,15 @@
 // the peer sending.
 #define TCP_WND_UPDATE_THRESHOLD        (TCP_WND / 4)
 #define TCP_SND_QUEUELEN                (4 * TCP_SND_BUF / TCP_MSS)
-#define MEMP_NUM_TCP_SEG                (TCP_SND_QUEUELEN + 64)
 #define TCP_OVERSIZE                    (TCP_MSS)
 // TX pbufs come from this heap: a full send window on a few sockets.
 #define MEM_SIZE                        (1024 * 1024)
-// RX pbufs: a full receive window on a few sockets, plus UDP and ARP.
-#define PBUF_POOL_SIZE                  (512)
+// lwIP's pools (PCBs, segments, RX pbufs, timeouts) are no compile-time
+// arrays: their blocks come from a region sized at boot from RAM
+// (net/lwip_memory.c), so the MEMP_NUM_* counts and PBUF_POOL_SIZE are unused.
+// The TCP PCB pool has a limit there, the connection limit.
+#define MEMP_MEM_MALLOC                 1
 #define PBUF_POOL_BUFSIZE               (1536)
-#define MEMP_NUM_PBUF                   (128)
-#define MEMP_NUM_TCP_PCB                (64)
-#define MEMP_NUM_TCP_PCB_LISTEN         (16)
-#define MEMP_NUM_RAW_PCB                (8)
-#define MEMP_NUM_REASSDATA              (16)
-#define MEMP_NUM_FRAG_PBUF              (32)
 #define IP_REASS_MAX_PBUFS              (64)
 #define ARP_TABLE_SIZE                  (16)
 #define TCP_DEFAULT_LISTEN_BACKLOG      (16)
@@ -69,6 +65,14 @@ int virt_lwip_ip_input_hook(struct pbuf *p, struct netif *inp);
 #define LWIP_HOOK_IP4_INPUT(p, inp)     virt_lwip_ip_input_hook(p, inp)
 #define LWIP_HOOK_IP6_INPUT(p, inp)     virt_lwip_ip_input_hook(p, inp)
 
+// A SYN to a listening socket past the connection limit gets an RST at once
+// (net/lwip_memory.c); other segments pass at the cost of one compare.
+struct tcp_pcb;
+struct tcp_hdr;
+int8_t virt_lwip_tcp_listen_hook(struct tcp_pcb *lpcb, const struct tcp_hdr *hdr, const struct pbuf *p);
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
+    ((pcb)->state == LISTEN ? virt_lwip_tcp_listen_hook((pcb), (hdr), (p)) : ERR_OK)
+
 // Shared MicroPython settings (NO_SYS, DHCP, DNS, per-netif checksum control).
 #include "extmod/lwip-include/lwipopts_common.h"
 
@@ -84,7 +88,5 @@ int virt_lwip_ip_input_hook(struct pbuf *p, struct netif *inp);
 // The mDNS responder is not built on this port.
 #undef LWIP_MDNS_RESPONDER
 #define LWIP_MDNS_RESPONDER             0
-#undef MEMP_NUM_UDP_PCB
-#define MEMP_NUM_UDP_PCB                (16)
 
 #endif // MICROPY_INCLUDED_VIRT_LWIPOPTS_H

@@ -1,0 +1,159 @@
+// Fixed-size blocks carved on demand from one region (size_pools.h).
+#include "size_pools.h"
+
+// Before each block: which pool's size it has (the free list it returns to)
+// and which pool it serves now (whose live count and limit it takes), which
+// differ for a larger block taken when the region is all carved.
+typedef struct _size_pools_header_t {
+    uint16_t magic;
+    uint8_t home;
+    uint8_t serving;
+    uint32_t unused;
+} size_pools_header_t;
+
+_Static_assert(sizeof(size_pools_header_t) == SIZE_POOLS_HEADER, "header size");
+
+#define SIZE_POOLS_LIVE (0xb10c)
+#define SIZE_POOLS_FREE (0xf4ee)
+
+static size_t round_up(size_t size) {
+    return (size + SIZE_POOLS_ALIGN - 1) & ~(size_t)(SIZE_POOLS_ALIGN - 1);
+}
+
+void size_pools_init(size_pools_t *sp, void *base, size_t size) {
+    *sp = (size_pools_t) { 0 };
+    uintptr_t start = ((uintptr_t)base + SIZE_POOLS_ALIGN - 1) & ~(uintptr_t)(SIZE_POOLS_ALIGN - 1);
+    uintptr_t end = ((uintptr_t)base + size) & ~(uintptr_t)(SIZE_POOLS_ALIGN - 1);
+    if (size == 0 || end < start) {
+        end = start;
+    }
+    sp->start = sp->next = start;
+    sp->end = end;
+}
+
+// Slots are probed from one derived from the size: the few sizes lwIP asks
+// for are each found at the first or second probe.
+size_pool_t *size_pools_find(size_pools_t *sp, size_t size, bool create) {
+    if (size == 0) {
+        size = 1;
+    }
+    size = round_up(size);
+    size_t first = (size / SIZE_POOLS_ALIGN) % SIZE_POOLS_MAX;
+    for (size_t i = 0; i < SIZE_POOLS_MAX; ++i) {
+        size_pool_t *pool = &sp->pool[(first + i) % SIZE_POOLS_MAX];
+        if (pool->size == size) {
+            return pool;
+        }
+        if (pool->size == 0) {
+            if (!create) {
+                return NULL;
+            }
+            pool->size = size;
+            return pool;
+        }
+    }
+    return NULL;
+}
+
+static size_t pool_index(const size_pools_t *sp, const size_pool_t *pool) {
+    return (size_t)(pool - sp->pool);
+}
+
+// The smallest larger pool with a free block, or NULL.
+static size_pool_t *larger_with_free(const size_pools_t *sp, size_t size) {
+    const size_pool_t *best = NULL;
+    for (size_t i = 0; i < SIZE_POOLS_MAX; ++i) {
+        const size_pool_t *pool = &sp->pool[i];
+        if (pool->size > size && pool->free != NULL && (best == NULL || pool->size < best->size)) {
+            best = pool;
+        }
+    }
+    return (size_pool_t *)best;
+}
+
+static bool uncarved_fits(const size_pools_t *sp, size_t size) {
+    return sp->end - sp->next >= SIZE_POOLS_HEADER + size;
+}
+
+void *size_pools_alloc(size_pools_t *sp, size_t size) {
+    size_pool_t *pool = size_pools_find(sp, size, true);
+    if (pool == NULL) {
+        sp->failed++;
+        return NULL;
+    }
+    if (pool->limit != 0 && pool->live >= pool->limit) {
+        pool->refused++;
+        return NULL;
+    }
+    size_pool_t *home = pool;
+    uint8_t *block;
+    if (pool->free != NULL) {
+        block = pool->free;
+    } else if (uncarved_fits(sp, pool->size)) {
+        block = (uint8_t *)sp->next + SIZE_POOLS_HEADER;
+        sp->next += SIZE_POOLS_HEADER + pool->size;
+    } else if ((home = larger_with_free(sp, pool->size)) != NULL) {
+        block = home->free;
+    } else {
+        sp->failed++;
+        return NULL;
+    }
+    if (block == home->free) {
+        home->free = *(void **)block;
+        home->free_count--;
+    }
+    size_pools_header_t *hdr = (size_pools_header_t *)(block - SIZE_POOLS_HEADER);
+    hdr->magic = SIZE_POOLS_LIVE;
+    hdr->home = (uint8_t)pool_index(sp, home);
+    hdr->serving = (uint8_t)pool_index(sp, pool);
+    pool->live++;
+    sp->in_use += SIZE_POOLS_HEADER + home->size;
+    if (sp->in_use > sp->peak) {
+        sp->peak = sp->in_use;
+    }
+    return block;
+}
+
+bool size_pools_free(size_pools_t *sp, void *ptr) {
+    uintptr_t addr = (uintptr_t)ptr;
+    if (addr < sp->start + SIZE_POOLS_HEADER || addr > sp->next || addr % SIZE_POOLS_ALIGN != 0) {
+        sp->bad_frees++;
+        return false;
+    }
+    size_pools_header_t *hdr = (size_pools_header_t *)(addr - SIZE_POOLS_HEADER);
+    if (hdr->magic != SIZE_POOLS_LIVE || hdr->home >= SIZE_POOLS_MAX || hdr->serving >= SIZE_POOLS_MAX) {
+        sp->bad_frees++;
+        return false;
+    }
+    size_pool_t *home = &sp->pool[hdr->home], *pool = &sp->pool[hdr->serving];
+    if (home->size == 0 || pool->live == 0 || addr + home->size > sp->next) {
+        sp->bad_frees++;
+        return false;
+    }
+    hdr->magic = SIZE_POOLS_FREE;
+    pool->live--;
+    sp->in_use -= SIZE_POOLS_HEADER + home->size;
+    *(void **)ptr = home->free;
+    home->free = ptr;
+    home->free_count++;
+    return true;
+}
+
+bool size_pools_can_alloc(const size_pools_t *sp, size_t size) {
+    size = round_up(size == 0 ? 1 : size);
+    // size_pools_find without creating a pool: sp stays unchanged.
+    const size_pool_t *pool = NULL;
+    for (size_t i = 0; i < SIZE_POOLS_MAX; ++i) {
+        if (sp->pool[i].size == size) {
+            pool = &sp->pool[i];
+        }
+    }
+    if (pool != NULL && pool->limit != 0 && pool->live >= pool->limit) {
+        return false;
+    }
+    return (pool != NULL && pool->free != NULL) || uncarved_fits(sp, size) || larger_with_free(sp, size) != NULL;
+}
+
+size_t size_pools_free_bytes(const size_pools_t *sp) {
+    return (sp->end - sp->start) - sp->in_use;
+}
