@@ -370,3 +370,32 @@ def test_guest_client_holds_1000_connections(virt_guest_factory):
     assert tcp_end == 0 and used2 == used0, (used0, used2, tcp_end)
     assert abs(heap2 - heap0) <= 1024, "heap: %d bytes before, %d after" % (heap0, heap2)
     print("guest client, %d connections: lwIP pools %d -> %d -> %d bytes" % (CONNECTIONS, used0, used1, used2))
+
+
+def test_guest_socket_past_the_limit_raises_enomem(virt_guest_factory):
+    # Every TCP socket holds a PCB from socket() on; at the limit (tcp_alloc
+    # first takes a TIME_WAIT PCB, there is none here) socket() raises at once.
+    g = virt_guest_factory(net=None, mem="64M")
+    out = g.exec(
+        "import socket, _virt\n"
+        "socks = []\n"
+        "try:\n"
+        "    for i in range(5000):\n"
+        "        socks.append(socket.socket())\n"
+        "except OSError as e:\n"
+        "    err = e.errno\n"
+        "held = len(socks)\n"
+        "socks.pop().close()\n"
+        "socks.append(socket.socket())  # room again once one closes\n"
+        "m = _virt.lwip_mem()\n"
+        "for s in socks:\n"
+        "    s.close()\n"
+        "print(held, err, m['tcp'], m['tcp_max'], m['tcp_refused'], _virt.lwip_mem()['tcp'])\n",
+        timeout=60,
+    )
+    held, err, tcp, tcp_max, refused, tcp_end = map(int, out.split())
+    assert tcp_max == 1024
+    assert held == tcp_max and tcp == tcp_max
+    assert err == 12  # ENOMEM
+    assert refused >= 1 and tcp_end == 0
+    print("-m 64M: socket() number %d raised errno %d" % (held + 1, err))
