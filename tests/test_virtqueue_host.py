@@ -116,6 +116,7 @@ VIRTIO_NET_CASES = [
     "irq_order_and_causes",
     "rx_budget",
     "used_index_jump",
+    "tx_ring_full",
 ]
 
 VIRTIO_PCI_CASES = [

@@ -122,10 +122,9 @@ void virt_main(const void *dtb) {
         ram_disk_init(heap_end, ram_disk_size);
     }
     // lwIP's pools: a share of RAM off the top of the heap, before lwip_init.
-    size_t ram_size = ram_end - VIRT_RAM_BASE;
-    size_t lwip_size = virt_lwip_memory_size_for(ram_size);
+    size_t lwip_size = virt_lwip_memory_size_for(ram_end - VIRT_RAM_BASE);
     heap_end -= lwip_size;
-    virt_lwip_memory_init(heap_end, lwip_size, ram_size);
+    virt_lwip_memory_init(heap_end, lwip_size);
     virt_entropy_init(); // before the NIC: a MAC of our own may need it
     network_lan_boot();
 

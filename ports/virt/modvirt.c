@@ -63,6 +63,7 @@ static mp_obj_t virt_net_info(size_t n_args, const mp_obj_t *args) {
     dict_store_int(d, MP_QSTR_tx_packets, s->tx_packets);
     dict_store_int(d, MP_QSTR_tx_bytes, s->tx_bytes);
     dict_store_int(d, MP_QSTR_tx_dropped, s->tx_dropped);
+    dict_store_int(d, MP_QSTR_tx_waits, s->tx_waits);
     dict_store_int(d, MP_QSTR_tx_errors, s->tx_errors);
     dict_store_int(d, MP_QSTR_irqs, s->irqs);
     dict_store_int(d, MP_QSTR_tx_kicks, s->tx_kicks);

@@ -93,6 +93,9 @@ static void fake_notify(virtio_dev_t *dev, const virtio_notify_t *notify) {
     (void)dev;
     CHECK(notify->value < fake_transport.queues);
     fake_transport.notifies[notify->value % FAKE_TRANSPORT_QUEUES]++; // in bounds even if not
+    if (fake_transport.on_notify != NULL) {
+        fake_transport.on_notify(notify->value % FAKE_TRANSPORT_QUEUES);
+    }
 }
 
 static uint32_t fake_isr_ack(virtio_dev_t *dev) {

@@ -37,6 +37,7 @@ typedef struct {
     virtio_irq_handler_t handler;
     void *handler_arg;
     void (*on_irq_enable)(void *arg); // the test's look at the driver then
+    void (*on_notify)(int queue);     // the device's answer to a notification, if any
 } fake_transport_t;
 
 extern fake_transport_t fake_transport;

@@ -257,6 +257,41 @@ static void test_used_index_jump(void) {
     CHECK_EQ_U(virtio_net_tx(&nic, frame, sizeof(frame)), 0);
 }
 
+// The device sends everything queued on TX, as QEMU's main loop does.
+static void send_all_queued(int queue) {
+    uint16_t head;
+    while (queue == VIRTIO_NET_TX_QUEUE && fake_transport_next(VIRTIO_NET_TX_QUEUE, &head) != NULL) {
+        fake_transport_used(VIRTIO_NET_TX_QUEUE, head, 0);
+    }
+}
+
+// A full TX ring: a send waits (bounded) for the device to free a slot, and
+// fails with -ENOBUFS, counted, only if none comes back in time.
+static void test_tx_ring_full(void) {
+    static uint8_t frame[64];
+    fake_reset();
+    CHECK(virtio_net_init(&nic, 0, &callbacks, NULL));
+    int slots = nic.txq.num / 2;
+    for (int i = 0; i < slots; ++i) {
+        CHECK_EQ_U(virtio_net_tx(&nic, frame, sizeof(frame)), 0);
+    }
+    // A device that sends nothing: the wait runs out.
+    uint64_t t0 = virt_time_us();
+    CHECK_EQ_U(virtio_net_tx(&nic, frame, sizeof(frame)), (uint64_t)-ENOBUFS);
+    CHECK(virt_time_us() - t0 >= VIRTIO_NET_TX_WAIT_US);
+    CHECK_EQ_U(nic.stats.tx_dropped, 1);
+    CHECK_EQ_U(nic.stats.tx_waits, 1);
+    // A device that sends when notified: the send goes out after one wait.
+    fake_transport.on_notify = send_all_queued;
+    int kicks = fake_transport.notifies[VIRTIO_NET_TX_QUEUE];
+    CHECK_EQ_U(virtio_net_tx(&nic, frame, sizeof(frame)), 0);
+    CHECK(fake_transport.notifies[VIRTIO_NET_TX_QUEUE] > kicks);
+    CHECK_EQ_U(nic.stats.tx_dropped, 1);
+    CHECK_EQ_U(nic.stats.tx_waits, 2);
+    CHECK_EQ_U(nic.stats.tx_packets, (uint64_t)slots + 1);
+    fake_transport.on_notify = NULL;
+}
+
 static const test_case_t cases[] = {
     { "features_and_mac", test_features_and_mac },
     { "mtu", test_mtu },
@@ -264,6 +299,7 @@ static const test_case_t cases[] = {
     { "irq_order_and_causes", test_irq_order_and_causes },
     { "rx_budget", test_rx_budget },
     { "used_index_jump", test_used_index_jump },
+    { "tx_ring_full", test_tx_ring_full },
 };
 
 int main(int argc, char **argv) {

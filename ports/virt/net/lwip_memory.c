@@ -1,8 +1,8 @@
-// lwIP's memory at run time. Its memp pools (PCBs, segments, receive pbufs,
-// timeouts; MEMP_MEM_MALLOC) come from a region taken from RAM at boot:
-// memp.c is built to call virt_lwip_pool_alloc/free for mem_malloc/mem_free
-// (the Makefile), so lwIP's own heap (MEM_SIZE, for PBUF_RAM) is left as it
-// is. The TCP PCB pool has a limit, the connection limit. Past it lwIP drops
+// lwIP's memory at run time, a region taken from RAM at boot. Its memp
+// pools (PCBs, segments, receive pbufs, timeouts; MEMP_MEM_MALLOC) take two
+// thirds: memp.c is built to call virt_lwip_pool_alloc/free for
+// mem_malloc/mem_free (the Makefile). lwIP's own heap (mem.c, for PBUF_RAM)
+// takes the rest, its size and place given at run time (lwipopts.h). The TCP PCB pool has a limit, the connection limit. Past it lwIP drops
 // a SYN to a listening socket and the peer waits through its SYN retries;
 // here it gets an RST at once, like a closed port.
 #include "lwip/ip.h"
@@ -15,14 +15,20 @@
 #include "lwip_memory.h"
 #include "size_pools.h"
 
-// The pools get 1/16 of RAM (8 MiB of 128 MiB); lwIP's static pools were
-// about 2 MB in all. One TCP connection per 64 KiB of RAM: 2048 at -m 128M,
-// 1024 at -m 64M, about 4 KiB of the region each.
+// The pools get 1/16 of RAM (8 MiB of 128 MiB) up to 16 MiB, the heap half
+// that (for the send buffers of as many connections); lwIP's static pools
+// and heap were about 2 MB in all. One TCP connection per 4 KiB of the pools
+// (an idle one takes about 200 bytes, the rest is for data in flight): 2048
+// at -m 128M, 1024 at -m 64M, 4096 from -m 256M.
 #define LWIP_MEMORY_RAM_SHARE (16)
-#define LWIP_MEMORY_MIN (512 * 1024)
-#define LWIP_MEMORY_MAX (256 * 1024 * 1024)
-#define LWIP_MEMORY_RAM_PER_TCP (64 * 1024)
-#define LWIP_MEMORY_TCP_MIN (16)
+#define LWIP_MEMORY_POOLS_MIN (512 * 1024)
+#define LWIP_MEMORY_POOLS_MAX (16 * 1024 * 1024)
+#define LWIP_MEMORY_PER_TCP (4 * 1024)
+// mem.c wants room for two struct mem and its alignment past MEM_SIZE.
+#define LWIP_MEMORY_HEAP_SLACK (64)
+
+size_t virt_lwip_heap_size;
+void *virt_lwip_heap;
 
 static size_pools_t lwip_pools;
 static size_pool_t *lwip_tcp_pool;
@@ -30,17 +36,21 @@ static size_t lwip_tcp_request; // bytes memp.c asks for a struct tcp_pcb
 static size_t lwip_syn_refused;
 
 size_t virt_lwip_memory_size_for(size_t ram_size) {
-    size_t size = ram_size / LWIP_MEMORY_RAM_SHARE;
-    size = size < LWIP_MEMORY_MIN ? LWIP_MEMORY_MIN : size > LWIP_MEMORY_MAX ? LWIP_MEMORY_MAX : size;
-    return size & ~(size_t)(SIZE_POOLS_ALIGN - 1);
+    size_t pools = ram_size / LWIP_MEMORY_RAM_SHARE;
+    pools = pools < LWIP_MEMORY_POOLS_MIN ? LWIP_MEMORY_POOLS_MIN
+        : pools > LWIP_MEMORY_POOLS_MAX ? LWIP_MEMORY_POOLS_MAX : pools;
+    return (pools + pools / 2) & ~(size_t)(SIZE_POOLS_ALIGN - 1);
 }
 
-void virt_lwip_memory_init(void *base, size_t size, size_t ram_size) {
-    size_pools_init(&lwip_pools, base, size);
+void virt_lwip_memory_init(void *base, size_t size) {
+    size_t heap = (size / 3) & ~(size_t)(SIZE_POOLS_ALIGN - 1);
+    virt_lwip_heap = base;
+    virt_lwip_heap_size = heap - LWIP_MEMORY_HEAP_SLACK;
+    size_t pools = size - heap;
+    size_pools_init(&lwip_pools, (uint8_t *)base + heap, pools);
     lwip_tcp_request = MEMP_SIZE + MEMP_ALIGN_SIZE(memp_pools[MEMP_TCP_PCB]->size);
     lwip_tcp_pool = size_pools_find(&lwip_pools, lwip_tcp_request, true);
-    size_t tcp_max = ram_size / LWIP_MEMORY_RAM_PER_TCP;
-    lwip_tcp_pool->limit = tcp_max < LWIP_MEMORY_TCP_MIN ? LWIP_MEMORY_TCP_MIN : tcp_max;
+    lwip_tcp_pool->limit = pools / LWIP_MEMORY_PER_TCP;
     // The limit counts the blocks of that size: no other pool may share it.
     for (int i = 0; i < MEMP_MAX; ++i) {
         size_t request = MEMP_SIZE + MEMP_ALIGN_SIZE(memp_pools[i]->size);

@@ -5,14 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// What the pools get of a guest with ram_size bytes of RAM.
+// What lwIP's pools and heap get of a guest with ram_size bytes of RAM.
 size_t virt_lwip_memory_size_for(size_t ram_size);
-// Before lwip_init: the region [base, base + size) holds the pools, and
-// ram_size sets the TCP connection limit.
-void virt_lwip_memory_init(void *base, size_t size, size_t ram_size);
+// Before lwip_init: the region [base, base + size) holds the heap and the
+// pools; the pools' size sets the TCP connection limit.
+void virt_lwip_memory_init(void *base, size_t size);
 
 typedef struct _virt_lwip_memory_stats_t {
-    size_t size, in_use, peak; // bytes of the region
+    size_t size, in_use, peak; // bytes of the pools' region
     size_t failed;             // allocations refused for want of memory
     size_t tcp, tcp_max;       // TCP PCBs live, and the limit
     size_t tcp_refused;        // PCBs refused at the limit

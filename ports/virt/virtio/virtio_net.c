@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "virt_random.h"
+#include "virt_wait.h"
 #include "virtio_net.h"
 
 // Each device's rings and buffers live here, not on any heap (1 MiB a
@@ -217,6 +218,26 @@ static void tx_reclaim(virtio_net_t *nic) {
     }
 }
 
+// The TX ring is full: QEMU sends what is queued from its main loop while
+// the CPU runs on, and slots come back within microseconds. Waiting for one
+// (bounded) beats failing the send: lwIP reports a frame it could not hand
+// over as ERR_MEM, and modlwip's write() then raises ENOMEM for data TCP has
+// queued and will still send (seen with 1,000 sockets each writing once); a
+// caller that retried would send it twice.
+static bool tx_wait_slot(virtio_net_t *nic) {
+    nic->stats.tx_waits++;
+    nic->stats.tx_kicks++;
+    virtio_dev_notify(&nic->dev, &nic->tx_notify); // in case the device waits for one
+    uint64_t start = virt_time_us();
+    do {
+        tx_reclaim(nic);
+        if (nic->tx_free_count > 0) {
+            return true;
+        }
+    } while (!nic->txq.broken && virt_time_us() - start < VIRTIO_NET_TX_WAIT_US);
+    return false;
+}
+
 // Takes at most `budget` used buffers (good frames or bad); returns how
 // many it took and adds those handed to the rx callback to *delivered.
 static uint32_t rx_drain(virtio_net_t *nic, uint32_t budget, uint32_t *delivered) {
@@ -364,7 +385,7 @@ int virtio_net_tx_fill(virtio_net_t *nic, size_t len, virtio_net_fill_t fill, vo
     }
     if (nic->tx_free_count == 0) {
         tx_reclaim(nic);
-        if (nic->tx_free_count == 0) {
+        if (nic->tx_free_count == 0 && !tx_wait_slot(nic)) {
             nic->stats.tx_dropped++;
             return -ENOBUFS;
         }

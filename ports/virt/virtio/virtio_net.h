@@ -48,6 +48,8 @@
 // Frames handed up per poll when the owner services the device at thread
 // level; then it is rescheduled (NAPI's budget), so a flood cannot starve
 // Python code or the end-of-batch work.
+// How long a send waits for the device to free a slot of a full TX ring.
+#define VIRTIO_NET_TX_WAIT_US (20000)
 #ifndef VIRTIO_NET_RX_BUDGET
 #define VIRTIO_NET_RX_BUDGET (64)
 #endif
@@ -64,7 +66,8 @@ typedef struct _virtio_net_stats_t {
     uint32_t rx_errors;       // runts, oversize or bad lengths from the device
     uint32_t tx_packets;
     uint32_t tx_bytes;
-    uint32_t tx_dropped;      // TX ring full
+    uint32_t tx_dropped;      // TX ring still full after VIRTIO_NET_TX_WAIT_US
+    uint32_t tx_waits;        // sends that found the TX ring full and waited for a slot
     uint32_t tx_errors;       // frames too large or too small to send
     uint32_t irqs;
     uint32_t tx_kicks;        // TX queue notifications (device register writes)

@@ -22,8 +22,15 @@
 #define TCP_WND_UPDATE_THRESHOLD        (TCP_WND / 4)
 #define TCP_SND_QUEUELEN                (4 * TCP_SND_BUF / TCP_MSS)
 #define TCP_OVERSIZE                    (TCP_MSS)
-// TX pbufs come from this heap: a full send window on a few sockets.
-#define MEM_SIZE                        (1024 * 1024)
+// lwIP's heap (PBUF_RAM: send buffers, merged receive segments) is a region
+// sized at boot as its pools are (net/lwip_memory.c). mem.c reads MEM_SIZE
+// at run time everywhere but in one #if (mem.h: a 32-bit mem_size_t above
+// 64000), where the variable counts as 0 and so the expression as the cap.
+#include <stddef.h>
+extern size_t virt_lwip_heap_size;
+extern void *virt_lwip_heap;
+#define MEM_SIZE                        (virt_lwip_heap_size ? virt_lwip_heap_size : 8 * 1024 * 1024)
+#define LWIP_RAM_HEAP_POINTER           virt_lwip_heap
 // lwIP's pools (PCBs, segments, RX pbufs, timeouts) are no compile-time
 // arrays: their blocks come from a region sized at boot from RAM
 // (net/lwip_memory.c), so the MEMP_NUM_* counts and PBUF_POOL_SIZE are unused.
