@@ -1,5 +1,5 @@
 """Many TCP connections at once: lwIP's pools are sized at boot from RAM
-(ports/virt/net/lwip_memory.c), one connection per 64 KiB of RAM.
+(ports/virt/net/lwip_memory.c), one connection per 2 KiB of them (2048 at -m 128M, 1024 at -m 64M).
 
 - 1,000 connections held open at once into an asyncio server in the guest,
   each echoing, then all closed: lwIP's pools and the heap back where they
@@ -197,15 +197,16 @@ def echo_guest(virt_guest_factory, request):
 def test_asyncio_server_holds_1000_connections(echo_guest):
     g = echo_guest
     port = g.host_port(GUEST_PORT)
-    # A first round brings the server's tables (the poller's map, asyncio's
-    # queues) to their size for 1,000 streams; the second must end where
-    # the first did.
+    # The first two rounds bring the server's tables (the poller's map,
+    # asyncio's queues, the GC's areas) to their size for 1,000 streams (on
+    # RV64 the heap settled in round 2, 90 KB above round 1, then stayed
+    # within 13 KB over three more); the third must end where the second did.
     ends = []
     conns = []
     start = settle(port, 0)
     t0 = time.monotonic()
     try:
-        for rnd in range(2):
+        for rnd in range(3):
             conns = open_many(port, CONNECTIONS, b"r%d" % rnd)
             opened = time.monotonic()
             held = counts(port)
@@ -224,15 +225,15 @@ def test_asyncio_server_holds_1000_connections(echo_guest):
                           start["heap"], held["heap"]))
     finally:
         close_all(conns)
-    first, second = ends
-    assert first["tcp"] == 0 and second["tcp"] == 0, ends
-    # lwIP: exactly where it started. The heap: no more than 32 bytes per
-    # connection above round 1 (the GC's count moves with what the stack
-    # scan happens to find, down by 74 KB once).
-    assert first["used"] == start["used"] and second["used"] == start["used"], (start, ends)
-    assert second["heap"] - first["heap"] <= 32 * CONNECTIONS, "heap: %d bytes after round 1, %d after round 2" % (
-        first["heap"], second["heap"])
-    assert second["syn_refused"] == 0
+    assert all(e["tcp"] == 0 for e in ends), ends
+    # lwIP: exactly where it started, each time. The heap: no more than 32
+    # bytes per connection above round 2 (the GC's count moves with what its
+    # conservative stack scan happens to find).
+    assert all(e["used"] == start["used"] for e in ends), (start, ends)
+    second, third = ends[1:]
+    assert third["heap"] - second["heap"] <= 32 * CONNECTIONS, "heap: %d bytes after round 2, %d after round 3" % (
+        second["heap"], third["heap"])
+    assert third["syn_refused"] == 0
     stop_server(g, port)
 
 
@@ -242,7 +243,7 @@ def test_past_the_limit_a_connection_is_refused_at_once(echo_guest):
     port = g.host_port(GUEST_PORT)
     start = settle(port, 0)
     limit = start["tcp_max"]
-    assert limit == 1024  # one per 4 KiB of lwIP's pools, 1/16 of RAM
+    assert limit == 1024  # one per 2 KiB of lwIP's pools, 1/32 of RAM
     time.sleep(0.5)  # the counts connection's PCB is gone
     conns = []
     try:

@@ -27,15 +27,15 @@ static void test_init_aligns(void) {
     CHECK_EQ_U(size_pools_free_bytes(&sp), sp.end - sp.start);
     size_pools_init(&sp, region + 1, 5); // nothing left once aligned
     CHECK_EQ_U(sp.end, sp.start);
-    CHECK(size_pools_alloc(&sp, 8) == NULL);
-    CHECK(!size_pools_can_alloc(&sp, 8));
+    CHECK(size_pools_alloc(&sp, 8, 8) == NULL);
+    CHECK(!size_pools_can_alloc(&sp, 8, 8));
     CHECK_EQ_U(sp.failed, 1);
 }
 
 // Blocks are aligned, disjoint, reused from their size's free list first.
 static void test_carve_and_reuse(void) {
     fresh(REGION);
-    uint8_t *a = size_pools_alloc(&sp, 100), *b = size_pools_alloc(&sp, 100), *c = size_pools_alloc(&sp, 13);
+    uint8_t *a = size_pools_alloc(&sp, 100, 100), *b = size_pools_alloc(&sp, 100, 100), *c = size_pools_alloc(&sp, 13, 13);
     CHECK(a != NULL && b != NULL && c != NULL);
     CHECK((uintptr_t)a % SIZE_POOLS_ALIGN == 0 && (uintptr_t)c % SIZE_POOLS_ALIGN == 0);
     CHECK(b >= a + 104 && c >= b + 104);
@@ -43,38 +43,43 @@ static void test_carve_and_reuse(void) {
     memset(b, 0xbb, 100);
     memset(c, 0xcc, 13);
     CHECK_EQ_U(sp.in_use, 2 * (SIZE_POOLS_HEADER + 104) + SIZE_POOLS_HEADER + 16);
-    size_pool_t *p100 = size_pools_find(&sp, 100, false);
+    size_pool_t *p100 = size_pools_find(&sp, 100, 100, false);
     CHECK(p100 != NULL && p100->size == 104 && p100->live == 2);
-    CHECK(size_pools_find(&sp, 104, false) == p100);
-    CHECK(size_pools_find(&sp, 200, false) == NULL);
+    CHECK(size_pools_find(&sp, 100, 104, false) == p100); // the same rounded size
+    CHECK(size_pools_find(&sp, 100, 200, false) == NULL); // a key keeps its size
+    CHECK(size_pools_find(&sp, 200, 200, false) == NULL);
     CHECK(size_pools_free(&sp, a));
-    CHECK(size_pools_alloc(&sp, 101) == a); // same rounded size: the freed block
+    // Another pool of the same size does not get a's block; its own pool does.
+    uint8_t *other = size_pools_alloc(&sp, 7, 100);
+    CHECK(other != NULL && other != a && other != b);
+    CHECK(size_pools_alloc(&sp, 100, 100) == a);
+    CHECK(size_pools_free(&sp, other));
     CHECK(size_pools_free(&sp, a));
     CHECK(size_pools_free(&sp, b));
     CHECK(size_pools_free(&sp, c));
     CHECK_EQ_U(sp.in_use, 0);
     CHECK_EQ_U(size_pools_free_bytes(&sp), sp.end - sp.start);
-    CHECK_EQ_U(sp.peak, 2 * (SIZE_POOLS_HEADER + 104) + SIZE_POOLS_HEADER + 16);
-    CHECK(size_pools_alloc(&sp, 0) != NULL); // a size 0 request still gets a block
+    CHECK_EQ_U(sp.peak, 3 * (SIZE_POOLS_HEADER + 104) + SIZE_POOLS_HEADER + 16);
+    CHECK(size_pools_alloc(&sp, 0, 0) != NULL); // a size 0 request still gets a block
 }
 
 static void test_limit(void) {
     fresh(REGION);
-    size_pool_t *pool = size_pools_find(&sp, 200, true);
+    size_pool_t *pool = size_pools_find(&sp, 200, 200, true);
     pool->limit = 3;
     void *x[3];
     for (int i = 0; i < 3; ++i) {
-        x[i] = size_pools_alloc(&sp, 200);
+        x[i] = size_pools_alloc(&sp, 200, 200);
         CHECK(x[i] != NULL);
     }
-    CHECK(!size_pools_can_alloc(&sp, 200));
-    CHECK(size_pools_alloc(&sp, 200) == NULL);
+    CHECK(!size_pools_can_alloc(&sp, 200, 200));
+    CHECK(size_pools_alloc(&sp, 200, 200) == NULL);
     CHECK_EQ_U(pool->refused, 1);
     CHECK_EQ_U(sp.failed, 0); // refused by the limit, not for memory
-    CHECK(size_pools_alloc(&sp, 100) != NULL); // other sizes unaffected
+    CHECK(size_pools_alloc(&sp, 100, 100) != NULL); // other sizes unaffected
     CHECK(size_pools_free(&sp, x[1]));
-    CHECK(size_pools_can_alloc(&sp, 200));
-    CHECK(size_pools_alloc(&sp, 200) == x[1]);
+    CHECK(size_pools_can_alloc(&sp, 200, 200));
+    CHECK(size_pools_alloc(&sp, 200, 200) == x[1]);
 }
 
 // Once the region is carved, a request takes the smallest larger free
@@ -84,39 +89,39 @@ static void test_larger_block_when_carved(void) {
     fresh(1024);
     void *big[4], *mid = NULL;
     int n = 0;
-    while (n < 4 && (big[n] = size_pools_alloc(&sp, 200)) != NULL) {
+    while (n < 4 && (big[n] = size_pools_alloc(&sp, 200, 200)) != NULL) {
         n++;
     }
     CHECK_EQ_U(n, 4);
-    mid = size_pools_alloc(&sp, 64);
+    mid = size_pools_alloc(&sp, 64, 64);
     CHECK(mid != NULL);
-    while (size_pools_alloc(&sp, 16) != NULL) {
+    while (size_pools_alloc(&sp, 16, 16) != NULL) {
     }
-    CHECK(!size_pools_can_alloc(&sp, 40));
-    CHECK(size_pools_alloc(&sp, 40) == NULL);
+    CHECK(!size_pools_can_alloc(&sp, 40, 40));
+    CHECK(size_pools_alloc(&sp, 40, 40) == NULL);
     CHECK(size_pools_free(&sp, big[2]));
     CHECK(size_pools_free(&sp, mid));
-    size_pool_t *p40 = size_pools_find(&sp, 40, false), *p64 = size_pools_find(&sp, 64, false);
-    size_pool_t *p200 = size_pools_find(&sp, 200, false);
+    size_pool_t *p40 = size_pools_find(&sp, 40, 40, false), *p64 = size_pools_find(&sp, 64, 64, false);
+    size_pool_t *p200 = size_pools_find(&sp, 200, 200, false);
     p40->limit = 1;
-    CHECK(size_pools_can_alloc(&sp, 40));
-    uint8_t *s = size_pools_alloc(&sp, 40);
+    CHECK(size_pools_can_alloc(&sp, 40, 40));
+    uint8_t *s = size_pools_alloc(&sp, 40, 40);
     CHECK(s == mid); // the 64-byte block, not the 200-byte one
     memset(s, 0x5a, 64);
     CHECK_EQ_U(p40->live, 1);
     CHECK_EQ_U(p64->live, 0);
-    CHECK(size_pools_alloc(&sp, 40) == NULL); // limit
+    CHECK(size_pools_alloc(&sp, 40, 40) == NULL); // limit
     CHECK(size_pools_free(&sp, s));
     CHECK_EQ_U(p40->live, 0);
     CHECK_EQ_U(p64->free_count, 1);
-    CHECK(size_pools_alloc(&sp, 64) == mid);
-    CHECK(size_pools_alloc(&sp, 300) == NULL); // no block is large enough
+    CHECK(size_pools_alloc(&sp, 64, 64) == mid);
+    CHECK(size_pools_alloc(&sp, 300, 300) == NULL); // no block is large enough
     CHECK_EQ_U(p200->free_count, 1);
 }
 
 static void test_bad_frees(void) {
     fresh(REGION);
-    uint8_t *a = size_pools_alloc(&sp, 48);
+    uint8_t *a = size_pools_alloc(&sp, 48, 48);
     memset(a, 0, 48);
     uint8_t outside[16];
     CHECK(!size_pools_free(&sp, outside));
@@ -128,8 +133,8 @@ static void test_bad_frees(void) {
     CHECK(!size_pools_free(&sp, a)); // twice
     CHECK_EQ_U(sp.bad_frees, 6);
     CHECK_EQ_U(sp.in_use, 0);
-    CHECK(size_pools_alloc(&sp, 48) == a);
-    CHECK(size_pools_alloc(&sp, 48) != a);
+    CHECK(size_pools_alloc(&sp, 48, 48) == a);
+    CHECK(size_pools_alloc(&sp, 48, 48) != a);
 }
 
 // Against a model: every live block keeps its contents, none overlap, and
@@ -155,8 +160,8 @@ static void test_random(void) {
             continue;
         }
         size_t n = sizes[rnd() % (sizeof(sizes) / sizeof(sizes[0]))];
-        bool could = size_pools_can_alloc(&sp, n);
-        uint8_t *p = size_pools_alloc(&sp, n);
+        bool could = size_pools_can_alloc(&sp, n, n);
+        uint8_t *p = size_pools_alloc(&sp, n, n);
         CHECK(could == (p != NULL));
         if (p == NULL) {
             continue;

@@ -15,15 +15,15 @@
 #include "lwip_memory.h"
 #include "size_pools.h"
 
-// The pools get 1/16 of RAM (8 MiB of 128 MiB) up to 16 MiB, the heap half
-// that (for the send buffers of as many connections); lwIP's static pools
-// and heap were about 2 MB in all. One TCP connection per 4 KiB of the pools
-// (an idle one takes about 200 bytes, the rest is for data in flight): 2048
-// at -m 128M, 1024 at -m 64M, 4096 from -m 256M.
-#define LWIP_MEMORY_RAM_SHARE (16)
+// The pools get 1/32 of RAM (4 MiB of 128 MiB) up to 16 MiB, the heap half
+// that (the send buffers of as many connections); lwIP's static pools and
+// heap were about 2 MB in all. One TCP connection per 2 KiB of the pools (an
+// idle one takes about 200 bytes, the rest is for data in flight): 2048 at
+// -m 128M, 1024 at -m 64M, 8192 from -m 512M.
+#define LWIP_MEMORY_RAM_SHARE (32)
 #define LWIP_MEMORY_POOLS_MIN (512 * 1024)
 #define LWIP_MEMORY_POOLS_MAX (16 * 1024 * 1024)
-#define LWIP_MEMORY_PER_TCP (4 * 1024)
+#define LWIP_MEMORY_PER_TCP (2 * 1024)
 // mem.c wants room for two struct mem and its alignment past MEM_SIZE.
 #define LWIP_MEMORY_HEAP_SLACK (64)
 
@@ -49,23 +49,17 @@ void virt_lwip_memory_init(void *base, size_t size) {
     size_t pools = size - heap;
     size_pools_init(&lwip_pools, (uint8_t *)base + heap, pools);
     lwip_tcp_request = MEMP_SIZE + MEMP_ALIGN_SIZE(memp_pools[MEMP_TCP_PCB]->size);
-    lwip_tcp_pool = size_pools_find(&lwip_pools, lwip_tcp_request, true);
+    lwip_tcp_pool = size_pools_find(&lwip_pools, (uintptr_t)memp_pools[MEMP_TCP_PCB], lwip_tcp_request, true);
     lwip_tcp_pool->limit = pools / LWIP_MEMORY_PER_TCP;
-    // The limit counts the blocks of that size: no other pool may share it.
-    for (int i = 0; i < MEMP_MAX; ++i) {
-        size_t request = MEMP_SIZE + MEMP_ALIGN_SIZE(memp_pools[i]->size);
-        if (i != MEMP_TCP_PCB && size_pools_find(&lwip_pools, request, false) == lwip_tcp_pool) {
-            LWIP_ASSERT("a memp pool shares the TCP PCBs' size", 0);
-        }
-    }
 }
 
-// memp.c's mem_malloc and mem_free.
-void *virt_lwip_pool_alloc(mem_size_t size) {
-    return size_pools_alloc(&lwip_pools, size);
+// memp.c's mem_malloc and mem_free (memp_glue.h), with the pool's descriptor.
+void *virt_lwip_pool_alloc(const struct memp_desc *desc, size_t size) {
+    return size_pools_alloc(&lwip_pools, (uintptr_t)desc, size);
 }
 
-void virt_lwip_pool_free(void *ptr) {
+void virt_lwip_pool_free(const struct memp_desc *desc, void *ptr) {
+    (void)desc; // the block's header says whose it is
     if (!size_pools_free(&lwip_pools, ptr)) {
         LWIP_ASSERT("memp_free of a block not from the pools", 0);
     }
@@ -76,7 +70,7 @@ void virt_lwip_pool_free(void *ptr) {
 // to take.
 err_t virt_lwip_tcp_listen_hook(struct tcp_pcb *lpcb, const struct tcp_hdr *hdr, const struct pbuf *p) {
     if ((TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN
-        || size_pools_can_alloc(&lwip_pools, lwip_tcp_request)
+        || size_pools_can_alloc(&lwip_pools, lwip_tcp_pool->key, lwip_tcp_request)
         || tcp_tw_pcbs != NULL) {
         return ERR_OK;
     }

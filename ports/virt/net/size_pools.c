@@ -31,23 +31,25 @@ void size_pools_init(size_pools_t *sp, void *base, size_t size) {
     sp->end = end;
 }
 
-// Slots are probed from one derived from the size: the few sizes lwIP asks
-// for are each found at the first or second probe.
-size_pool_t *size_pools_find(size_pools_t *sp, size_t size, bool create) {
-    if (size == 0) {
-        size = 1;
-    }
-    size = round_up(size);
-    size_t first = (size / SIZE_POOLS_ALIGN) % SIZE_POOLS_MAX;
+// Slots are probed from one derived from the key: each of lwIP's pools is
+// found at the first or second probe.
+static size_t first_slot(uintptr_t key) {
+    return (size_t)((key / SIZE_POOLS_ALIGN) ^ (key >> 12)) % SIZE_POOLS_MAX;
+}
+
+size_pool_t *size_pools_find(size_pools_t *sp, uintptr_t key, size_t size, bool create) {
+    size = round_up(size == 0 ? 1 : size);
+    size_t first = first_slot(key);
     for (size_t i = 0; i < SIZE_POOLS_MAX; ++i) {
         size_pool_t *pool = &sp->pool[(first + i) % SIZE_POOLS_MAX];
-        if (pool->size == size) {
-            return pool;
+        if (pool->size != 0 && pool->key == key) {
+            return pool->size == size ? pool : NULL;
         }
         if (pool->size == 0) {
             if (!create) {
                 return NULL;
             }
+            pool->key = key;
             pool->size = size;
             return pool;
         }
@@ -75,8 +77,8 @@ static bool uncarved_fits(const size_pools_t *sp, size_t size) {
     return sp->end - sp->next >= SIZE_POOLS_HEADER + size;
 }
 
-void *size_pools_alloc(size_pools_t *sp, size_t size) {
-    size_pool_t *pool = size_pools_find(sp, size, true);
+void *size_pools_alloc(size_pools_t *sp, uintptr_t key, size_t size) {
+    size_pool_t *pool = size_pools_find(sp, key, size, true);
     if (pool == NULL) {
         sp->failed++;
         return NULL;
@@ -139,16 +141,16 @@ bool size_pools_free(size_pools_t *sp, void *ptr) {
     return true;
 }
 
-bool size_pools_can_alloc(const size_pools_t *sp, size_t size) {
+bool size_pools_can_alloc(const size_pools_t *sp, uintptr_t key, size_t size) {
+    // size_pools_find without making a pool: sp stays as it is.
     size = round_up(size == 0 ? 1 : size);
-    // size_pools_find without creating a pool: sp stays unchanged.
     const size_pool_t *pool = NULL;
     for (size_t i = 0; i < SIZE_POOLS_MAX; ++i) {
-        if (sp->pool[i].size == size) {
+        if (sp->pool[i].size != 0 && sp->pool[i].key == key) {
             pool = &sp->pool[i];
         }
     }
-    if (pool != NULL && pool->limit != 0 && pool->live >= pool->limit) {
+    if (pool != NULL && (pool->size != size || (pool->limit != 0 && pool->live >= pool->limit))) {
         return false;
     }
     return (pool != NULL && pool->free != NULL) || uncarved_fits(sp, size) || larger_with_free(sp, size) != NULL;

@@ -1,10 +1,11 @@
-// Blocks of a few fixed sizes carved on demand from one region, for lwIP's
-// memp pools (MEMP_MEM_MALLOC): the region is sized at boot from RAM instead
-// of each pool being a compile-time array. Each distinct size has a free list
-// (alloc and free take constant time, as lwIP's pools did); memory carved
-// for one size stays with it, except that once the region is all carved a
-// request may take a free block of a larger size. A size may have a limit on
-// its live blocks (lwIP's TCP PCBs: the connection limit).
+// Fixed-size blocks carved on demand from one region, for lwIP's memp pools
+// (MEMP_MEM_MALLOC): the region is sized at boot from RAM instead of each
+// pool being a compile-time array. Each pool (a key: lwIP's pool descriptor;
+// and its block size) has a free list, so alloc and free take constant time
+// and a freed block is used again by its own pool only, as with lwIP's
+// arrays; once the region is all carved a request may take a free block of
+// a larger pool. A pool may have a limit on its live blocks (lwIP's TCP
+// PCBs: the connection limit).
 // No dependency on lwIP or MicroPython: tests/host/size_pools_test.c drives it.
 #ifndef MICROPY_INCLUDED_VIRT_SIZE_POOLS_H
 #define MICROPY_INCLUDED_VIRT_SIZE_POOLS_H
@@ -13,11 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIZE_POOLS_MAX (32)     // distinct block sizes (lwIP has about 20 pools)
+#define SIZE_POOLS_MAX (32)     // pools (lwIP has about 20)
 #define SIZE_POOLS_ALIGN (8)    // of every block handed out
 #define SIZE_POOLS_HEADER (8)   // bytes before each block
 
 typedef struct _size_pool_t {
+    uintptr_t key;      // whose pool
     size_t size;        // bytes a block of this pool holds (0: unused slot)
     void *free;         // blocks of this size not in use, linked through their first word
     size_t free_count;
@@ -38,20 +40,21 @@ typedef struct _size_pools_t {
 // The region is aligned to SIZE_POOLS_ALIGN; nothing is carved yet.
 void size_pools_init(size_pools_t *sp, void *base, size_t size);
 
-// The pool for blocks of `size` bytes (rounded up to SIZE_POOLS_ALIGN),
-// made if `create` and a slot is free; NULL otherwise.
-size_pool_t *size_pools_find(size_pools_t *sp, size_t size, bool create);
+// Pool `key` with blocks of `size` bytes (rounded up to SIZE_POOLS_ALIGN),
+// made if `create` and a slot is free; NULL otherwise. A key always comes
+// with the same size.
+size_pool_t *size_pools_find(size_pools_t *sp, uintptr_t key, size_t size, bool create);
 
-// A block of at least `size` bytes, aligned to SIZE_POOLS_ALIGN; NULL if the
-// size's limit is reached, no memory is left or no pool slot is free.
-void *size_pools_alloc(size_pools_t *sp, size_t size);
+// A block of pool `key`, at least `size` bytes, aligned to SIZE_POOLS_ALIGN;
+// NULL if the pool's limit is reached, no memory is left or no slot is free.
+void *size_pools_alloc(size_pools_t *sp, uintptr_t key, size_t size);
 
 // Gives back a block size_pools_alloc returned. Anything else (outside the
 // region, not a live block, freed twice) changes nothing and returns false.
 bool size_pools_free(size_pools_t *sp, void *ptr);
 
-// Whether size_pools_alloc(sp, size) would succeed now.
-bool size_pools_can_alloc(const size_pools_t *sp, size_t size);
+// Whether size_pools_alloc(sp, key, size) would succeed now.
+bool size_pools_can_alloc(const size_pools_t *sp, uintptr_t key, size_t size);
 
 // Bytes not in live blocks: not carved yet, or on a free list.
 size_t size_pools_free_bytes(const size_pools_t *sp);
