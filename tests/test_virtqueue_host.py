@@ -162,7 +162,7 @@ SIZE_POOLS_CASES = [
     "init_aligns",
     "carve_and_reuse",
     "limit",
-    "larger_block_when_carved",
+    "carved_blocks_stay_with_their_pool",
     "bad_frees",
     "random",
 ]

@@ -1,10 +1,11 @@
 // lwIP's memory at run time, a region taken from RAM at boot. Its memp
 // pools (PCBs, segments, receive pbufs, timeouts; MEMP_MEM_MALLOC) take two
-// thirds: memp.c is built to call virt_lwip_pool_alloc/free for
-// mem_malloc/mem_free (the Makefile). lwIP's own heap (mem.c, for PBUF_RAM)
-// takes the rest, its size and place given at run time (lwipopts.h). The TCP PCB pool has a limit, the connection limit. Past it lwIP drops
-// a SYN to a listening socket and the peer waits through its SYN retries;
-// here it gets an RST at once, like a closed port.
+// thirds: memp.c calls virt_lwip_pool_alloc/free, with the pool's
+// descriptor, for mem_malloc/mem_free (memp_glue.h). lwIP's own heap (mem.c,
+// for PBUF_RAM) takes the rest, its size and place given at run time
+// (lwipopts.h). The TCP PCB pool has a limit, the connection limit. Past it
+// lwIP drops a SYN to a listening socket and the peer waits through its SYN
+// retries; here it gets an RST at once, like a closed port.
 #include "lwip/ip.h"
 #include "lwip/mem.h"
 #include "lwip/memp.h"

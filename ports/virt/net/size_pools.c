@@ -1,14 +1,11 @@
 // Fixed-size blocks carved on demand from one region (size_pools.h).
 #include "size_pools.h"
 
-// Before each block: which pool's size it has (the free list it returns to)
-// and which pool it serves now (whose live count and limit it takes), which
-// differ for a larger block taken when the region is all carved.
+// Before each block: whose it is, and whether it is live.
 typedef struct _size_pools_header_t {
     uint16_t magic;
-    uint8_t home;
-    uint8_t serving;
-    uint32_t unused;
+    uint8_t pool;
+    uint8_t unused[5];
 } size_pools_header_t;
 
 _Static_assert(sizeof(size_pools_header_t) == SIZE_POOLS_HEADER, "header size");
@@ -61,18 +58,6 @@ static size_t pool_index(const size_pools_t *sp, const size_pool_t *pool) {
     return (size_t)(pool - sp->pool);
 }
 
-// The smallest larger pool with a free block, or NULL.
-static size_pool_t *larger_with_free(const size_pools_t *sp, size_t size) {
-    const size_pool_t *best = NULL;
-    for (size_t i = 0; i < SIZE_POOLS_MAX; ++i) {
-        const size_pool_t *pool = &sp->pool[i];
-        if (pool->size > size && pool->free != NULL && (best == NULL || pool->size < best->size)) {
-            best = pool;
-        }
-    }
-    return (size_pool_t *)best;
-}
-
 static bool uncarved_fits(const size_pools_t *sp, size_t size) {
     return sp->end - sp->next >= SIZE_POOLS_HEADER + size;
 }
@@ -87,29 +72,23 @@ void *size_pools_alloc(size_pools_t *sp, uintptr_t key, size_t size) {
         pool->refused++;
         return NULL;
     }
-    size_pool_t *home = pool;
     uint8_t *block;
     if (pool->free != NULL) {
         block = pool->free;
+        pool->free = *(void **)block;
+        pool->free_count--;
     } else if (uncarved_fits(sp, pool->size)) {
         block = (uint8_t *)sp->next + SIZE_POOLS_HEADER;
         sp->next += SIZE_POOLS_HEADER + pool->size;
-    } else if ((home = larger_with_free(sp, pool->size)) != NULL) {
-        block = home->free;
     } else {
         sp->failed++;
         return NULL;
     }
-    if (block == home->free) {
-        home->free = *(void **)block;
-        home->free_count--;
-    }
     size_pools_header_t *hdr = (size_pools_header_t *)(block - SIZE_POOLS_HEADER);
     hdr->magic = SIZE_POOLS_LIVE;
-    hdr->home = (uint8_t)pool_index(sp, home);
-    hdr->serving = (uint8_t)pool_index(sp, pool);
+    hdr->pool = (uint8_t)pool_index(sp, pool);
     pool->live++;
-    sp->in_use += SIZE_POOLS_HEADER + home->size;
+    sp->in_use += SIZE_POOLS_HEADER + pool->size;
     if (sp->in_use > sp->peak) {
         sp->peak = sp->in_use;
     }
@@ -123,21 +102,21 @@ bool size_pools_free(size_pools_t *sp, void *ptr) {
         return false;
     }
     size_pools_header_t *hdr = (size_pools_header_t *)(addr - SIZE_POOLS_HEADER);
-    if (hdr->magic != SIZE_POOLS_LIVE || hdr->home >= SIZE_POOLS_MAX || hdr->serving >= SIZE_POOLS_MAX) {
+    if (hdr->magic != SIZE_POOLS_LIVE || hdr->pool >= SIZE_POOLS_MAX) {
         sp->bad_frees++;
         return false;
     }
-    size_pool_t *home = &sp->pool[hdr->home], *pool = &sp->pool[hdr->serving];
-    if (home->size == 0 || pool->live == 0 || addr + home->size > sp->next) {
+    size_pool_t *pool = &sp->pool[hdr->pool];
+    if (pool->size == 0 || pool->live == 0 || addr + pool->size > sp->next) {
         sp->bad_frees++;
         return false;
     }
     hdr->magic = SIZE_POOLS_FREE;
     pool->live--;
-    sp->in_use -= SIZE_POOLS_HEADER + home->size;
-    *(void **)ptr = home->free;
-    home->free = ptr;
-    home->free_count++;
+    sp->in_use -= SIZE_POOLS_HEADER + pool->size;
+    *(void **)ptr = pool->free;
+    pool->free = ptr;
+    pool->free_count++;
     return true;
 }
 
@@ -153,7 +132,7 @@ bool size_pools_can_alloc(const size_pools_t *sp, uintptr_t key, size_t size) {
     if (pool != NULL && (pool->size != size || (pool->limit != 0 && pool->live >= pool->limit))) {
         return false;
     }
-    return (pool != NULL && pool->free != NULL) || uncarved_fits(sp, size) || larger_with_free(sp, size) != NULL;
+    return (pool != NULL && pool->free != NULL) || uncarved_fits(sp, size);
 }
 
 size_t size_pools_free_bytes(const size_pools_t *sp) {

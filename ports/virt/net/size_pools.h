@@ -3,8 +3,8 @@
 // pool being a compile-time array. Each pool (a key: lwIP's pool descriptor;
 // and its block size) has a free list, so alloc and free take constant time
 // and a freed block is used again by its own pool only, as with lwIP's
-// arrays; once the region is all carved a request may take a free block of
-// a larger pool. A pool may have a limit on its live blocks (lwIP's TCP
+// arrays (an RV64 run crashed on a tcp_seg whose block another pool of its
+// size had taken). A pool may have a limit on its live blocks (lwIP's TCP
 // PCBs: the connection limit).
 // No dependency on lwIP or MicroPython: tests/host/size_pools_test.c drives it.
 #ifndef MICROPY_INCLUDED_VIRT_SIZE_POOLS_H
