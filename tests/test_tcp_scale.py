@@ -197,10 +197,12 @@ def echo_guest(virt_guest_factory, request):
 def test_asyncio_server_holds_1000_connections(echo_guest):
     g = echo_guest
     port = g.host_port(GUEST_PORT)
-    # The first two rounds bring the server's tables (the poller's map,
-    # asyncio's queues, the GC's areas) to their size for 1,000 streams (on
-    # RV64 the heap settled in round 2, 90 KB above round 1, then stayed
-    # within 13 KB over three more); the third must end where the second did.
+    # The first rounds bring the server's tables (the poller's map, asyncio's
+    # queues, the GC's areas) to their size for 1,000 streams; after that the
+    # heap only wanders (the collector is conservative: what its stack scan
+    # happens to find). Six rounds on VIRT_AARCH64 ended at 391, 372, 437,
+    # 412, 437, 408 KB; on VIRT_RV64 at 603, 693, 689, 680, 693 KB. So round 3
+    # may end at most 128 bytes per connection above rounds 1 and 2.
     ends = []
     conns = []
     start = settle(port, 0)
@@ -226,13 +228,11 @@ def test_asyncio_server_holds_1000_connections(echo_guest):
     finally:
         close_all(conns)
     assert all(e["tcp"] == 0 for e in ends), ends
-    # lwIP: exactly where it started, each time. The heap: no more than 32
-    # bytes per connection above round 2 (the GC's count moves with what its
-    # conservative stack scan happens to find).
+    # lwIP: exactly where it started, each time.
     assert all(e["used"] == start["used"] for e in ends), (start, ends)
-    second, third = ends[1:]
-    assert third["heap"] - second["heap"] <= 32 * CONNECTIONS, "heap: %d bytes after round 2, %d after round 3" % (
-        second["heap"], third["heap"])
+    first, second, third = ends
+    assert third["heap"] - max(first["heap"], second["heap"]) <= 128 * CONNECTIONS, \
+        "heap after rounds 1, 2, 3: %d, %d, %d bytes" % (first["heap"], second["heap"], third["heap"])
     assert third["syn_refused"] == 0
     stop_server(g, port)
 
@@ -370,7 +370,7 @@ def test_guest_client_holds_1000_connections(virt_guest_factory):
     assert tcp_open == CONNECTIONS
     assert served == CONNECTIONS
     assert tcp_end == 0 and used2 == used0, (used0, used2, tcp_end)
-    assert heap2 - heap0 <= 32 * CONNECTIONS, "heap: %d bytes before, %d after" % (heap0, heap2)
+    assert heap2 - heap0 <= 128 * CONNECTIONS, "heap: %d bytes before, %d after" % (heap0, heap2)  # as above
     print("guest client, %d connections: lwIP pools %d -> %d -> %d bytes; TX ring full %d times, %d frames dropped"
           % (CONNECTIONS, used0, used1, used2, tx_waits, tx_dropped))
 
