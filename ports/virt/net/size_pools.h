@@ -23,7 +23,7 @@ typedef struct _size_pool_t {
     size_t size;        // bytes a block of this pool holds (0: unused slot)
     void *free;         // blocks of this size not in use, linked through their first word
     size_t free_count;
-    size_t live;        // blocks serving this size now (some may be larger blocks)
+    size_t live;        // blocks handed out now
     size_t limit;       // at most this many live (0: no limit)
     size_t refused;     // requests refused at the limit
 } size_pool_t;
