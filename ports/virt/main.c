@@ -121,7 +121,7 @@ void virt_main(const void *dtb) {
         heap_end -= ram_disk_size;
         ram_disk_init(heap_end, ram_disk_size);
     }
-    // lwIP's pools: a share of RAM off the top of the heap, before lwip_init.
+    // lwIP's pools and heap: a share of RAM off the top of the heap, before lwip_init.
     size_t lwip_size = virt_lwip_memory_size_for(ram_end - VIRT_RAM_BASE);
     heap_end -= lwip_size;
     virt_lwip_memory_init(heap_end, lwip_size);

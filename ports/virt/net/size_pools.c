@@ -34,24 +34,30 @@ static size_t first_slot(uintptr_t key) {
     return (size_t)((key / SIZE_POOLS_ALIGN) ^ (key >> 12)) % SIZE_POOLS_MAX;
 }
 
-size_pool_t *size_pools_find(size_pools_t *sp, uintptr_t key, size_t size, bool create) {
-    size = round_up(size == 0 ? 1 : size);
+// The slot of pool `key`, or the empty slot where its probe ends (NULL if
+// the table is full).
+static const size_pool_t *slot_of(const size_pools_t *sp, uintptr_t key) {
     size_t first = first_slot(key);
     for (size_t i = 0; i < SIZE_POOLS_MAX; ++i) {
-        size_pool_t *pool = &sp->pool[(first + i) % SIZE_POOLS_MAX];
-        if (pool->size != 0 && pool->key == key) {
-            return pool->size == size ? pool : NULL;
-        }
-        if (pool->size == 0) {
-            if (!create) {
-                return NULL;
-            }
-            pool->key = key;
-            pool->size = size;
+        const size_pool_t *pool = &sp->pool[(first + i) % SIZE_POOLS_MAX];
+        if (pool->size == 0 || pool->key == key) {
             return pool;
         }
     }
     return NULL;
+}
+
+size_pool_t *size_pools_find(size_pools_t *sp, uintptr_t key, size_t size, bool create) {
+    size = round_up(size == 0 ? 1 : size);
+    size_pool_t *pool = (size_pool_t *)slot_of(sp, key);
+    if (pool == NULL || (pool->size == 0 && !create)) {
+        return NULL;
+    }
+    if (pool->size == 0) {
+        pool->key = key;
+        pool->size = size;
+    }
+    return pool->size == size ? pool : NULL;
 }
 
 static size_t pool_index(const size_pools_t *sp, const size_pool_t *pool) {
@@ -121,18 +127,18 @@ bool size_pools_free(size_pools_t *sp, void *ptr) {
 }
 
 bool size_pools_can_alloc(const size_pools_t *sp, uintptr_t key, size_t size) {
-    // size_pools_find without making a pool: sp stays as it is.
     size = round_up(size == 0 ? 1 : size);
-    const size_pool_t *pool = NULL;
-    for (size_t i = 0; i < SIZE_POOLS_MAX; ++i) {
-        if (sp->pool[i].size != 0 && sp->pool[i].key == key) {
-            pool = &sp->pool[i];
-        }
+    const size_pool_t *pool = slot_of(sp, key);
+    if (pool == NULL) {
+        return false; // no slot for a new pool
     }
-    if (pool != NULL && (pool->size != size || (pool->limit != 0 && pool->live >= pool->limit))) {
+    if (pool->size == 0) {
+        return uncarved_fits(sp, size); // a pool size_pools_alloc would make
+    }
+    if (pool->size != size || (pool->limit != 0 && pool->live >= pool->limit)) {
         return false;
     }
-    return (pool != NULL && pool->free != NULL) || uncarved_fits(sp, size);
+    return pool->free != NULL || uncarved_fits(sp, size);
 }
 
 size_t size_pools_free_bytes(const size_pools_t *sp) {

@@ -21,7 +21,7 @@
 typedef struct _size_pool_t {
     uintptr_t key;      // whose pool
     size_t size;        // bytes a block of this pool holds (0: unused slot)
-    void *free;         // blocks of this size not in use, linked through their first word
+    void *free;         // this pool's blocks not in use, linked through their first word
     size_t free_count;
     size_t live;        // blocks handed out now
     size_t limit;       // at most this many live (0: no limit)

@@ -45,11 +45,11 @@
 #define VIRTIO_NET_MTU_MIN (68)
 #define VIRTIO_NET_ETH_HLEN (14)
 #define VIRTIO_NET_MAX_FRAME (1518)
+// How long a send waits for the device to free a slot of a full TX ring.
+#define VIRTIO_NET_TX_WAIT_US (20000)
 // Frames handed up per poll when the owner services the device at thread
 // level; then it is rescheduled (NAPI's budget), so a flood cannot starve
 // Python code or the end-of-batch work.
-// How long a send waits for the device to free a slot of a full TX ring.
-#define VIRTIO_NET_TX_WAIT_US (20000)
 #ifndef VIRTIO_NET_RX_BUDGET
 #define VIRTIO_NET_RX_BUDGET (64)
 #endif
