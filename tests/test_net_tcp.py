@@ -469,3 +469,62 @@ def test_asyncio_echo_server_with_8_concurrent_clients(fwd_guest):
     assert done == CLIENTS
     assert peak == CLIENTS
     assert echoed == sum(sent)
+
+
+def test_closing_listeners_beside_a_busy_connection(net_guest):
+    """The guest sends 300 records over one connection and opens and closes
+    a listening socket around each write. Closing a listener, modlwip clears
+    two callbacks lwIP's smaller listening pcb does not have, and lwIP writes
+    them past its end (and asserts); the port gives listening pcbs blocks of
+    full size, so the segments carved after one stay whole: every byte
+    arrives, nothing is freed twice, the guest lives on."""
+    g = net_guest
+    srv = listener()
+    port = srv.getsockname()[1]
+    records = 300
+
+    def serve():
+        c, _ = srv.accept()
+        with c:
+            c.settimeout(HOST_TIMEOUT)
+            h = hashlib.sha256()
+            n = 0
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                d = c.recv(65536)
+                if not d:
+                    break
+                h.update(d)
+                n += len(d)
+            return n, h.hexdigest()
+
+    expected = hashlib.sha256()
+    for i in range(records):
+        expected.update(bytes([i % 251]) * (100 + i * 7 % 900))
+    task = HostTask(serve)
+    try:
+        out = g.exec(
+            "import socket, _virt\n"
+            "a0 = _virt.net_info()['lwip_asserts']\n"
+            "s = socket.socket()\n"
+            "s.settimeout(10)\n"
+            "s.connect(('%s', %d))\n"
+            "for i in range(%d):\n"
+            "    l = socket.socket()\n"
+            "    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+            "    l.bind(('0.0.0.0', 9100 + i %% 20))\n"
+            "    l.listen(2)\n"
+            "    s.write(bytes([i %% 251]) * (100 + i * 7 %% 900))\n"
+            "    l.close()\n"
+            "s.close()\n"
+            "m = _virt.lwip_mem()\n"
+            "print(m['bad_frees'], m['listen_block'] >= m['tcp_block'] > 0, _virt.net_info()['lwip_asserts'] - a0)\n"
+            % (HOST_FROM_GUEST, port, records), timeout=120)
+        n, digest = task.result(HOST_TIMEOUT + 60)
+    finally:
+        srv.close()
+    bad_frees, full_blocks, asserts = out.split()
+    assert (n, digest) == (sum(100 + i * 7 % 900 for i in range(records)), expected.hexdigest())
+    assert bad_frees == "0"
+    assert int(asserts) == 2 * records  # tcp_recv and tcp_err on each listener's close
+    assert full_blocks == "True"

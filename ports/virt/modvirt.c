@@ -105,6 +105,9 @@ static mp_obj_t virt_lwip_mem(void) {
     dict_store_int(d, MP_QSTR_tcp_max, st.tcp_max);
     dict_store_int(d, MP_QSTR_tcp_refused, st.tcp_refused);
     dict_store_int(d, MP_QSTR_syn_refused, st.syn_refused);
+    dict_store_int(d, MP_QSTR_bad_frees, st.bad_frees);
+    dict_store_int(d, MP_QSTR_tcp_block, st.tcp_block);
+    dict_store_int(d, MP_QSTR_listen_block, st.listen_block);
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(virt_lwip_mem_obj, virt_lwip_mem);

@@ -48,6 +48,8 @@ static void test_carve_and_reuse(void) {
     CHECK(size_pools_find(&sp, 100, 104, false) == p100); // the same rounded size
     CHECK(size_pools_find(&sp, 100, 200, false) == NULL); // a key keeps its size
     CHECK(size_pools_find(&sp, 200, 200, false) == NULL);
+    CHECK(size_pools_get(&sp, 100) == p100); // by key alone
+    CHECK(size_pools_get(&sp, 200) == NULL);
     CHECK(size_pools_free(&sp, a));
     // Another pool of the same size does not get a's block; its own pool does.
     uint8_t *other = size_pools_alloc(&sp, 7, 100);

@@ -55,7 +55,16 @@ void virt_lwip_memory_init(void *base, size_t size) {
 }
 
 // memp.c's mem_malloc and mem_free (memp_glue.h), with the pool's descriptor.
+// A listening pcb gets a block the size of a struct tcp_pcb: closing one,
+// modlwip (MicroPython 1.25) calls tcp_recv and tcp_err, which assert but
+// write the recv and errf fields anyway, 120 and 144 bytes past the end of
+// the 96-byte struct tcp_pcb_listen (64-bit). With carved blocks that was a
+// tcp_seg of another connection: its pbuf pointer zeroed, a crash in
+// tcp_free_acked_segments when the ACK came (RV64 TLS test).
 void *virt_lwip_pool_alloc(const struct memp_desc *desc, size_t size) {
+    if (desc == memp_pools[MEMP_TCP_PCB_LISTEN] && size < lwip_tcp_request) {
+        size = lwip_tcp_request;
+    }
     return size_pools_alloc(&lwip_pools, (uintptr_t)desc, size);
 }
 
@@ -91,5 +100,9 @@ void virt_lwip_memory_stats(virt_lwip_memory_stats_t *stats) {
     stats->tcp_max = lwip_tcp_pool ? lwip_tcp_pool->limit : 0;
     stats->tcp_refused = lwip_tcp_pool ? lwip_tcp_pool->refused : 0;
     stats->syn_refused = lwip_syn_refused;
+    stats->bad_frees = lwip_pools.bad_frees;
+    stats->tcp_block = lwip_tcp_pool ? lwip_tcp_pool->size : 0;
+    const size_pool_t *listen = size_pools_get(&lwip_pools, (uintptr_t)memp_pools[MEMP_TCP_PCB_LISTEN]);
+    stats->listen_block = listen ? listen->size : 0;
 }
 

@@ -17,6 +17,9 @@ typedef struct _virt_lwip_memory_stats_t {
     size_t tcp, tcp_max;       // TCP PCBs live, and the limit
     size_t tcp_refused;        // PCBs refused at the limit
     size_t syn_refused;        // connection requests answered with RST
+    size_t bad_frees;          // frees of pointers that were not live blocks
+    size_t tcp_block;          // bytes a TCP PCB's block holds
+    size_t listen_block;       // and a listening PCB's: as many (lwip_memory.c)
 } virt_lwip_memory_stats_t;
 
 void virt_lwip_memory_stats(virt_lwip_memory_stats_t *stats);

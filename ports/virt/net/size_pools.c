@@ -60,6 +60,11 @@ size_pool_t *size_pools_find(size_pools_t *sp, uintptr_t key, size_t size, bool 
     return pool->size == size ? pool : NULL;
 }
 
+const size_pool_t *size_pools_get(const size_pools_t *sp, uintptr_t key) {
+    const size_pool_t *pool = slot_of(sp, key);
+    return pool != NULL && pool->size != 0 ? pool : NULL;
+}
+
 static size_t pool_index(const size_pools_t *sp, const size_pool_t *pool) {
     return (size_t)(pool - sp->pool);
 }

@@ -3,9 +3,9 @@
 // pool being a compile-time array. Each pool (a key: lwIP's pool descriptor;
 // and its block size) has a free list, so alloc and free take constant time
 // and a freed block is used again by its own pool only, as with lwIP's
-// arrays (an RV64 run crashed on a tcp_seg whose block another pool of its
-// size had taken). A pool may have a limit on its live blocks (lwIP's TCP
-// PCBs: the connection limit).
+// arrays: a stray write into a freed block stays within its pool's kind.
+// A pool may have a limit on its live blocks (lwIP's TCP PCBs: the
+// connection limit).
 // No dependency on lwIP or MicroPython: tests/host/size_pools_test.c drives it.
 #ifndef MICROPY_INCLUDED_VIRT_SIZE_POOLS_H
 #define MICROPY_INCLUDED_VIRT_SIZE_POOLS_H
@@ -44,6 +44,9 @@ void size_pools_init(size_pools_t *sp, void *base, size_t size);
 // made if `create` and a slot is free; NULL otherwise. A key always comes
 // with the same size.
 size_pool_t *size_pools_find(size_pools_t *sp, uintptr_t key, size_t size, bool create);
+
+// Pool `key` if it has been made, whatever its size; NULL otherwise.
+const size_pool_t *size_pools_get(const size_pools_t *sp, uintptr_t key);
 
 // A block of pool `key`, at least `size` bytes, aligned to SIZE_POOLS_ALIGN;
 // NULL if the pool's limit is reached, no memory is left or no slot is free.
