@@ -55,12 +55,12 @@ void virt_lwip_memory_init(void *base, size_t size) {
 }
 
 // memp.c's mem_malloc and mem_free (memp_glue.h), with the pool's descriptor.
-// A listening pcb gets a block the size of a struct tcp_pcb: closing one,
-// modlwip (MicroPython 1.25) calls tcp_recv and tcp_err, which assert but
-// write the recv and errf fields anyway, 120 and 144 bytes past the end of
-// the 96-byte struct tcp_pcb_listen (64-bit). With carved blocks that was a
-// tcp_seg of another connection: its pbuf pointer zeroed, a crash in
-// tcp_free_acked_segments when the ACK came (RV64 TLS test).
+// A listening pcb gets a block the size of a struct tcp_pcb. modlwip 1.25
+// wrote fields of a full pcb into listeners (modlwip_glue.h now stops the
+// writes found), 120 and 144 bytes past the end of the 96-byte struct
+// tcp_pcb_listen (64-bit): with carved blocks, into a tcp_seg of another
+// connection, and the guest crashed when its ACK came. A write of that kind
+// not yet found stays within the listener's own block.
 void *virt_lwip_pool_alloc(const struct memp_desc *desc, size_t size) {
     if (desc == memp_pools[MEMP_TCP_PCB_LISTEN] && size < lwip_tcp_request) {
         size = lwip_tcp_request;

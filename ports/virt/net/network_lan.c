@@ -184,12 +184,10 @@ void virt_lwip_unlock(void) {
     }
 }
 
-// lwIP's checks that fail on MicroPython's normal use are counted, not
-// printed (_virt.net_info()'s lwip_asserts), and lwIP goes on past them: modlwip
-// clears the recv and err callbacks of a listening pcb on close, and lwIP
-// 2.2 asserts but writes both, past the end of the smaller struct
-// tcp_pcb_listen (lwip_memory.c gives those pcbs blocks of full size).
-// make CFLAGS_EXTRA=-DVIRT_LWIP_ASSERT_PRINT=1 prints each one.
+// lwIP's failed checks are counted (_virt.net_info()'s lwip_asserts), not
+// printed, and lwIP goes on past them: its asserts against misuse do not
+// return (modlwip's calls on listening pcbs wrote past their end; see
+// modlwip_glue.h). make CFLAGS_EXTRA=-DVIRT_LWIP_ASSERT_PRINT=1 prints each.
 uint32_t virt_lwip_assert_count;
 
 void virt_lwip_assert(const char *msg, const char *file, int line) {
