@@ -63,6 +63,7 @@ extern void *virt_lwip_heap;
 
 #define LWIP_RAND()                     virt_lwip_rand()
 uint32_t virt_lwip_rand(void);
+#include "tcp_port_range.h"
 
 // Looped-back packets get their TCP checksums while checksum offload is on
 // (network_lan.c).
