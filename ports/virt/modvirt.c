@@ -12,6 +12,7 @@
 #include "pci.h"
 #include "net_raw.h"
 #include "network_lan.h"
+#include "tcp_time_wait.h"
 #include "virt_entropy.h"
 
 // The kernel command line from /chosen/bootargs (QEMU -append), or "".
@@ -92,7 +93,8 @@ static mp_obj_t virt_rng_info(void) {
 static MP_DEFINE_CONST_FUN_OBJ_0(virt_rng_info_obj, virt_rng_info);
 
 // lwIP's pools: the region's size, bytes in use and at most, allocations
-// refused; TCP PCBs live, the connection limit, and refusals at it.
+// refused; TCP PCBs live, the connection limit, and refusals at it; TIME_WAIT
+// connections a new SYN ended (net/tcp_time_wait.h).
 static mp_obj_t virt_lwip_mem(void) {
     virt_lwip_memory_stats_t st;
     virt_lwip_memory_stats(&st);
@@ -108,6 +110,7 @@ static mp_obj_t virt_lwip_mem(void) {
     dict_store_int(d, MP_QSTR_bad_frees, st.bad_frees);
     dict_store_int(d, MP_QSTR_tcp_block, st.tcp_block);
     dict_store_int(d, MP_QSTR_listen_block, st.listen_block);
+    dict_store_int(d, MP_QSTR_time_wait_reopened, tcp_time_wait_reopened);
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(virt_lwip_mem_obj, virt_lwip_mem);

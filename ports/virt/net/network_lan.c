@@ -34,6 +34,7 @@
 #include "ack_coalesce.h"
 #include "ip_csum.h"
 #include "rx_merge.h"
+#include "tcp_time_wait.h"
 #include "net_raw.h"
 #include "network_lan.h"
 #include "virt_random.h"
@@ -242,6 +243,9 @@ int virt_lwip_ip_input_hook(struct pbuf *p, struct netif *inp) {
             ip_csum_fill(p->payload, &l4);
             virt_loop_csum_fills++;
         }
+    }
+    if (p->len == p->tot_len) {
+        tcp_time_wait_check_syn(p->payload, p->len); // before lwIP finds the connection
     }
     return 0; // lwIP goes on with the packet
 }
