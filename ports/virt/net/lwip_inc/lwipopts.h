@@ -66,7 +66,8 @@ uint32_t virt_lwip_rand(void);
 #include "tcp_port_range.h"
 
 // Looped-back packets get their TCP checksums while checksum offload is on
-// (network_lan.c).
+// (network_lan.c), and a new connection's SYN ends a TIME_WAIT one of the
+// same addresses and ports (net/tcp_time_wait.h), before lwIP looks.
 struct pbuf;
 struct netif;
 int virt_lwip_ip_input_hook(struct pbuf *p, struct netif *inp);
