@@ -2,9 +2,9 @@
 into its own firmware with `make APP=examples/<name>` and booted on both
 transports with the port forwarding its `# hostfwd:` line asks for.
 
-The firmware variants are built in build/<BOARD>-examples (the default
-build/<BOARD> is left alone). Every QEMU is killed when its test ends and
-every wait is bounded.
+The firmware variants are built in build/<BOARD>-examples, a copy of
+build/<BOARD> at first (support.seed_build_dir), which is left alone.
+Every QEMU is killed when its test ends and every wait is bounded.
 """
 
 import os
@@ -16,12 +16,11 @@ import sys
 
 import pytest
 
-from support import BOARD, ROOT, TRANSPORTS
+from support import BOARD, ROOT, TRANSPORTS, build_firmware
 
 # Under pytest-xdist all of this file runs on one worker: its firmware variants build in one build/<BOARD>-examples.
 pytestmark = pytest.mark.xdist_group('examples')
 
-MICROPY_TOP = os.environ.get("MICROPY_TOP") or os.path.join(ROOT, "deps", "micropython")
 EXAMPLES = os.path.join(ROOT, "examples")
 BUILD = os.path.join(ROOT, "build", BOARD + "-examples")
 
@@ -32,23 +31,11 @@ def hostfwd(name):
         return [(m.group(1), int(m.group(2))) for m in re.finditer(r"^# hostfwd: (tcp|udp) (\d+)$", f.read(), re.M)]
 
 
-def _make(args, what):
-    # As a user runs it, not as a sub-make of `make test`: no inherited flags,
-    # and no BUILD in the environment (see build_example).
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "BUILD")}
-    cmd = ["make", "-j%d" % (os.cpu_count() or 1)] + args
-    r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1200)
-    if r.returncode != 0:
-        pytest.fail("%s failed: %s\n%s" % (what, " ".join(cmd), r.stdout.decode(errors="replace")[-3000:]))
-
-
 _built = {}
 
 
 def _build(name):
-    # The port's Makefile keeps BUILD=dir from MicroPython's mpy-cross sub-make.
-    _make(["-C", os.path.join(ROOT, "ports", "virt"), "BOARD=" + BOARD, "MICROPY_TOP=" + MICROPY_TOP,
-           "BUILD=" + BUILD, "APP=" + os.path.join(EXAMPLES, name)], "firmware with APP=examples/" + name)
+    build_firmware(BUILD, app_dir=os.path.join(EXAMPLES, name))
 
 
 def build_example(name):
