@@ -69,7 +69,7 @@ def seed_build_dir(build_dir):
     old, new = (main + "/").encode(), (build_dir + "/").encode()
     for top, _, names in os.walk(tmp):
         for name in names:
-            if name.endswith((".P", ".d")):
+            if name.endswith(".P"):  # make's dependency files (mkrules.mk drops the .d)
                 path = os.path.join(top, name)
                 with open(path, "rb") as f:
                     deps = f.read()
